@@ -1,0 +1,336 @@
+//! The token cache: one token per client, read without locks, fetched by one caller at a time.
+//!
+//! Reads load an atomically swapped pointer (`ArcSwapOption`) and compare two integers, so any
+//! number of threads read at once without touching a shared lock word. Everything else, the
+//! rare fetch, goes through a small mutex-protected "flight" record:
+//!
+//! * fresh (now < refresh_at): return the cached token.
+//! * refresh window (refresh_at <= now < expires_at): one caller takes the flight and fetches;
+//!   everyone else keeps getting the still-valid token without waiting. A failed refresh is
+//!   retried no sooner than `REFRESH_RETRY_INTERVAL` later (or sooner near expiry).
+//! * expired or empty: the first caller fetches; the others wait for that one flight and share
+//!   its result, success or error (single flight).
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use arc_swap::ArcSwapOption;
+use parking_lot::{Condvar, Mutex};
+
+use crate::clock::{duration_to_nanos, Nanos};
+use crate::error::{Error, Result};
+use crate::secret::Secret;
+
+/// How long after a failed background refresh the next one may start.
+pub const REFRESH_RETRY_INTERVAL: Duration = Duration::from_secs(5);
+
+/// A token in the cache, with its deadlines on the cache's clock.
+pub struct CachedToken {
+    pub token: Secret,
+    /// From here on, one caller refreshes while the others keep using this token.
+    pub refresh_at: Nanos,
+    /// From here on, the token is not handed out.
+    pub expires_at: Nanos,
+}
+
+impl CachedToken {
+    /// Places a token fetched at `fetched_at` with `lifetime` on the clock. The refresh starts
+    /// `skew` before expiry, but never earlier than half-way through the lifetime, so short-lived
+    /// tokens are not refreshed on every call.
+    pub fn new(token: Secret, fetched_at: Nanos, lifetime: Duration, skew: Duration) -> CachedToken {
+        let lifetime = duration_to_nanos(lifetime);
+        let skew = duration_to_nanos(skew).min(lifetime / 2);
+        let expires_at = fetched_at.saturating_add(lifetime);
+        CachedToken { token, refresh_at: expires_at - skew, expires_at }
+    }
+}
+
+#[derive(Default)]
+struct Flight {
+    running: bool,
+    /// Bumped when a flight lands; waiters watch it change.
+    landed: u64,
+    /// The last flight's error, for the callers that waited on it.
+    last_error: Option<Error>,
+}
+
+#[derive(Default)]
+pub struct TokenCache {
+    current: ArcSwapOption<CachedToken>,
+    flight: Mutex<Flight>,
+    flight_landed: Condvar,
+    /// No background refresh starts before this instant (after a failed one).
+    refresh_not_before: AtomicU64,
+}
+
+impl TokenCache {
+    pub fn new() -> TokenCache {
+        TokenCache::default()
+    }
+
+    /// Calls `use_token` with a valid token: the cached one, or one that `fetch` gets.
+    /// `now` reads the cache's clock; `fetch` gets a new token, and is called by at most one
+    /// thread at a time.
+    #[inline]
+    pub fn with_token<R>(
+        &self,
+        now: impl Fn() -> Nanos,
+        fetch: impl FnOnce() -> Result<CachedToken>,
+        use_token: impl FnOnce(&str) -> R,
+    ) -> Result<R> {
+        let current = self.current.load();
+        if let Some(cached) = current.as_deref() {
+            let now = now();
+            if now < cached.refresh_at {
+                return Ok(use_token(cached.token.expose()));
+            }
+            if now < cached.expires_at {
+                self.refresh_in_background_of_readers(now, fetch);
+                // Serve whatever is newest: the refreshed token, or the old one if the refresh
+                // failed or another caller is on it.
+                let newest = self.current.load();
+                let token = newest.as_deref().filter(|t| now < t.expires_at).unwrap_or(cached);
+                return Ok(use_token(token.token.expose()));
+            }
+        }
+        drop(current);
+        let token = self.fetch_or_wait(&now, fetch)?;
+        Ok(use_token(token.token.expose()))
+    }
+
+    /// Drops the cached token, so the next call fetches a new one.
+    pub fn invalidate(&self) {
+        self.current.store(None);
+        self.refresh_not_before.store(0, Ordering::Relaxed);
+    }
+
+    /// Whether a token is cached and not expired at `now`.
+    #[cfg(test)]
+    pub fn has_valid_token(&self, now: Nanos) -> bool {
+        self.current.load().as_deref().is_some_and(|t| now < t.expires_at)
+    }
+
+    /// How long the cached token stays valid after `now` (zero when there is none).
+    pub fn remaining(&self, now: Nanos) -> Duration {
+        let expires_at = self.current.load().as_deref().map_or(now, |t| t.expires_at);
+        Duration::from_nanos(expires_at.saturating_sub(now))
+    }
+
+    /// In the refresh window: refresh if nobody else is and the last failure is far enough back;
+    /// otherwise return at once.
+    #[cold]
+    fn refresh_in_background_of_readers(&self, now: Nanos, fetch: impl FnOnce() -> Result<CachedToken>) {
+        if now < self.refresh_not_before.load(Ordering::Relaxed) {
+            return;
+        }
+        let Some(mut flight) = self.flight.try_lock() else { return };
+        if flight.running {
+            return;
+        }
+        flight.running = true;
+        drop(flight);
+        let outcome = self.fly(fetch);
+        if outcome.is_err() {
+            let expires_at = self.current.load().as_deref().map_or(now, |t| t.expires_at);
+            let retry_in = duration_to_nanos(REFRESH_RETRY_INTERVAL).min(expires_at.saturating_sub(now) / 2);
+            self.refresh_not_before.store(now.saturating_add(retry_in), Ordering::Relaxed);
+        }
+    }
+
+    /// No valid token: fetch one, or wait for the fetch already under way and share its result.
+    #[cold]
+    fn fetch_or_wait(&self, now: &impl Fn() -> Nanos, fetch: impl FnOnce() -> Result<CachedToken>) -> Result<Arc<CachedToken>> {
+        let mut flight = self.flight.lock();
+        // A flight may have landed between our read and taking the lock.
+        if let Some(token) = self.valid_token(now()) {
+            return Ok(token);
+        }
+        if !flight.running {
+            flight.running = true;
+            drop(flight);
+            return self.fly(fetch);
+        }
+        let waiting_for = flight.landed;
+        while flight.landed == waiting_for {
+            // The flight's own timeouts bound this wait.
+            self.flight_landed.wait(&mut flight);
+        }
+        match self.valid_token(now()) {
+            Some(token) => Ok(token),
+            None => Err(flight
+                .last_error
+                .clone()
+                .unwrap_or_else(|| Error::internal("a token fetch ended without a token or an error"))),
+        }
+    }
+
+    fn valid_token(&self, now: Nanos) -> Option<Arc<CachedToken>> {
+        self.current.load_full().filter(|t| now < t.expires_at)
+    }
+
+    /// Runs the fetch this thread has claimed, publishes the result and wakes the waiters, even
+    /// if `fetch` panics.
+    fn fly(&self, fetch: impl FnOnce() -> Result<CachedToken>) -> Result<Arc<CachedToken>> {
+        struct Landing<'a> {
+            cache: &'a TokenCache,
+            error: Option<Error>,
+        }
+        impl Drop for Landing<'_> {
+            fn drop(&mut self) {
+                let mut flight = self.cache.flight.lock();
+                flight.running = false;
+                flight.landed = flight.landed.wrapping_add(1);
+                flight.last_error = self
+                    .error
+                    .take()
+                    .or_else(|| std::thread::panicking().then(|| Error::internal("the token fetch panicked")));
+                drop(flight);
+                self.cache.flight_landed.notify_all();
+            }
+        }
+        let mut landing = Landing { cache: self, error: None };
+        match fetch() {
+            Ok(token) => {
+                let token = Arc::new(token);
+                self.current.store(Some(Arc::clone(&token)));
+                self.refresh_not_before.store(0, Ordering::Relaxed);
+                Ok(token)
+            }
+            Err(error) => {
+                landing.error = Some(error.clone());
+                Err(error)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::ManualClock;
+    use crate::error::ErrorKind;
+    use std::sync::atomic::AtomicUsize;
+    use std::sync::Barrier;
+
+    const SECOND: Nanos = 1_000_000_000;
+
+    fn token(value: &str, clock: &ManualClock, lifetime_secs: u64) -> CachedToken {
+        CachedToken::new(Secret::new(value), clock.now(), Duration::from_secs(lifetime_secs), Duration::from_secs(60))
+    }
+
+    fn get(cache: &TokenCache, clock: &ManualClock, fetch: impl FnOnce() -> Result<CachedToken>) -> Result<String> {
+        cache.with_token(|| clock.now(), fetch, str::to_owned)
+    }
+
+    #[test]
+    fn skew_is_at_most_half_the_lifetime() {
+        let t = CachedToken::new(Secret::new("t"), 0, Duration::from_secs(3600), Duration::from_secs(60));
+        assert_eq!((t.refresh_at, t.expires_at), (3540 * SECOND, 3600 * SECOND));
+        let short = CachedToken::new(Secret::new("t"), 0, Duration::from_secs(30), Duration::from_secs(60));
+        assert_eq!(short.refresh_at, 15 * SECOND);
+    }
+
+    #[test]
+    fn a_fresh_token_is_served_from_memory() {
+        let clock = ManualClock::new();
+        let cache = TokenCache::new();
+        assert_eq!(get(&cache, &clock, || Ok(token("a", &clock, 3600))).unwrap(), "a");
+        clock.advance(Duration::from_secs(3539));
+        assert_eq!(get(&cache, &clock, || panic!("must not fetch")).unwrap(), "a");
+    }
+
+    #[test]
+    fn in_the_refresh_window_one_caller_refreshes() {
+        let clock = ManualClock::new();
+        let cache = TokenCache::new();
+        get(&cache, &clock, || Ok(token("old", &clock, 3600))).unwrap();
+        clock.advance(Duration::from_secs(3550));
+        assert_eq!(get(&cache, &clock, || Ok(token("new", &clock, 3600))).unwrap(), "new");
+        assert_eq!(get(&cache, &clock, || panic!("must not fetch")).unwrap(), "new");
+    }
+
+    #[test]
+    fn a_failed_refresh_keeps_serving_the_valid_token_and_retries_later() {
+        let clock = ManualClock::new();
+        let cache = TokenCache::new();
+        get(&cache, &clock, || Ok(token("old", &clock, 3600))).unwrap();
+        clock.advance(Duration::from_secs(3550));
+        let fail = || Err(Error::new(ErrorKind::Network, "down"));
+        assert_eq!(get(&cache, &clock, fail).unwrap(), "old");
+        // Within the retry interval nobody tries again.
+        assert_eq!(get(&cache, &clock, || panic!("must not fetch yet")).unwrap(), "old");
+        clock.advance(REFRESH_RETRY_INTERVAL);
+        assert_eq!(get(&cache, &clock, || Ok(token("new", &clock, 3600))).unwrap(), "new");
+    }
+
+    #[test]
+    fn an_expired_token_is_never_served() {
+        let clock = ManualClock::new();
+        let cache = TokenCache::new();
+        get(&cache, &clock, || Ok(token("old", &clock, 3600))).unwrap();
+        clock.advance(Duration::from_secs(3600));
+        let err = get(&cache, &clock, || Err(Error::new(ErrorKind::Network, "down"))).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Network);
+        assert!(!cache.has_valid_token(clock.now()));
+    }
+
+    #[test]
+    fn invalidate_drops_the_token() {
+        let clock = ManualClock::new();
+        let cache = TokenCache::new();
+        get(&cache, &clock, || Ok(token("a", &clock, 3600))).unwrap();
+        cache.invalidate();
+        assert_eq!(get(&cache, &clock, || Ok(token("b", &clock, 3600))).unwrap(), "b");
+    }
+
+    fn stampede(threads: usize, outcome: fn(&ManualClock) -> Result<CachedToken>) -> (usize, Vec<Result<String>>) {
+        let clock = ManualClock::new();
+        let cache = TokenCache::new();
+        let fetches = AtomicUsize::new(0);
+        let barrier = Barrier::new(threads);
+        let results = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..threads)
+                .map(|_| {
+                    scope.spawn(|| {
+                        barrier.wait();
+                        get(&cache, &clock, || {
+                            fetches.fetch_add(1, Ordering::SeqCst);
+                            // Hold the flight long enough for every thread to arrive.
+                            std::thread::sleep(Duration::from_millis(100));
+                            outcome(&clock)
+                        })
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect::<Vec<_>>()
+        });
+        (fetches.into_inner(), results)
+    }
+
+    #[test]
+    fn many_callers_on_an_empty_cache_make_one_fetch() {
+        let (fetches, results) = stampede(32, |clock| Ok(token("shared", clock, 3600)));
+        assert_eq!(fetches, 1);
+        assert!(results.iter().all(|r| r.as_deref() == Ok("shared")));
+    }
+
+    #[test]
+    fn waiters_share_the_flights_error() {
+        let (fetches, results) = stampede(16, |_| Err(Error::new(ErrorKind::OAuth, "invalid_client")));
+        assert_eq!(fetches, 1);
+        assert!(results.iter().all(|r| r.as_ref().unwrap_err().kind() == ErrorKind::OAuth));
+    }
+
+    #[test]
+    fn a_panicking_fetch_releases_the_waiters() {
+        let clock = ManualClock::new();
+        let cache = TokenCache::new();
+        let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let _ = get(&cache, &clock, || panic!("boom"));
+        }));
+        assert!(caught.is_err());
+        // The flight was released: the next caller fetches instead of waiting forever.
+        assert_eq!(get(&cache, &clock, || Ok(token("after", &clock, 3600))).unwrap(), "after");
+    }
+}

@@ -1,0 +1,134 @@
+//! A client: one parameter set (profile, endpoint, credentials, scope...), one cached token,
+//! shared by every thread of the program.
+
+use std::fmt;
+use std::time::Duration;
+
+use crate::cache::{CachedToken, TokenCache};
+use crate::clock::{Clock, ManualClock, Nanos};
+use crate::config::{Config, Settings};
+use crate::error::Result;
+use crate::request::{self, TokenRequest};
+use crate::response::{self, Expectations, HttpAnswer};
+use crate::secret::Secret;
+use crate::transport::Transport;
+
+/// An access token handed to the caller: zeroed when dropped, redacted in `Debug`.
+#[derive(Clone)]
+pub struct AccessToken {
+    value: Secret,
+    expires_in: Duration,
+}
+
+impl AccessToken {
+    /// The bare token, for `Authorization: Bearer <token>`.
+    pub fn as_str(&self) -> &str {
+        self.value.expose()
+    }
+
+    /// How long the token stays valid, from when it was handed out.
+    pub fn expires_in(&self) -> Duration {
+        self.expires_in
+    }
+}
+
+impl fmt::Debug for AccessToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AccessToken").field("value", &self.value).field("expires_in", &self.expires_in).finish()
+    }
+}
+
+/// Gets and caches tokens for one configuration. `Send + Sync`: share it between threads.
+pub struct Client {
+    settings: Settings,
+    request: TokenRequest,
+    transport: Transport,
+    cache: TokenCache,
+    clock: Clock,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("profile", &self.settings.profile.name())
+            .field("token_url", &self.settings.token_url.as_str())
+            .field("client_id", &self.settings.client_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Client {
+    /// Checks the configuration and prepares the client. Makes no network request: the first
+    /// token is fetched by the first call that needs one.
+    pub fn new(config: &Config) -> Result<Client> {
+        Self::with_clock(config, Clock::System)
+    }
+
+    /// A client on a manual clock, for tests that walk through a token's lifetime.
+    #[doc(hidden)]
+    pub fn with_manual_clock(config: &Config, clock: ManualClock) -> Result<Client> {
+        Self::with_clock(config, Clock::Manual(clock))
+    }
+
+    fn with_clock(config: &Config, clock: Clock) -> Result<Client> {
+        let settings = config.resolve()?;
+        let transport = Transport::new(&settings)?;
+        // The request never changes for a client, so build it once.
+        let request = request::build(&settings);
+        Ok(Client { settings, request, transport, cache: TokenCache::new(), clock })
+    }
+
+    /// A valid token: from memory while fresh, otherwise fetched (by one thread at a time).
+    pub fn token(&self) -> Result<AccessToken> {
+        self.with_token(|token| AccessToken { value: Secret::new(token), expires_in: Duration::ZERO })
+            .map(|mut token| {
+                token.expires_in = self.remaining_lifetime();
+                token
+            })
+    }
+
+    /// Calls `use_token` with a valid token without copying it; the fastest way in.
+    #[inline]
+    pub fn with_token<R>(&self, use_token: impl FnOnce(&str) -> R) -> Result<R> {
+        self.cache.with_token(|| self.clock.now(), || self.fetch(), use_token)
+    }
+
+    /// Drops the cached token (after an API answered 401, say); the next call fetches anew.
+    pub fn invalidate(&self) {
+        self.cache.invalidate();
+    }
+
+    /// The profile name, token URL and client id, for diagnostics (never the secret).
+    pub fn describe(&self) -> String {
+        format!(
+            "profile {} at {} as client {}",
+            self.settings.profile.name(),
+            self.settings.token_url,
+            self.settings.client_id
+        )
+    }
+
+    fn remaining_lifetime(&self) -> Duration {
+        self.cache.remaining(self.clock.now())
+    }
+
+    fn fetch(&self) -> Result<CachedToken> {
+        // Count the lifetime from before the request went out: the server's clock started then.
+        let sent_at: Nanos = self.clock.now();
+        let raw = self.transport.send(&self.request)?;
+        let issued = response::parse(
+            &HttpAnswer {
+                status: raw.status,
+                content_type: raw.content_type.as_deref(),
+                location: raw.location.as_deref(),
+                body: raw.body.expose(),
+            },
+            Expectations {
+                profile: self.settings.profile,
+                auth_method: self.settings.auth_method,
+                default_lifetime: self.settings.default_lifetime,
+            },
+        )?;
+        Ok(CachedToken::new(issued.access_token, sent_at, issued.lifetime, self.settings.refresh_skew))
+    }
+}

@@ -1,0 +1,279 @@
+//! The C ABI. Thin: every function checks its arguments, catches panics and converts types,
+//! then calls the plain Rust in the other modules.
+#![allow(non_camel_case_types)]
+
+mod boundary;
+
+use std::ffi::{c_char, c_int, CString};
+use std::ptr;
+
+use boundary::{arg_mut, arg_ref, arg_str, check_out, guard, guard_void};
+
+use crate::client::Client;
+use crate::config::Config;
+use crate::error::{Error, ErrorKind};
+
+/// A configuration being built with hct_config_set. Use it from one thread at a time.
+pub struct hct_config {
+    inner: Config,
+}
+
+/// A token client. Safe to use from any number of threads at once; free it once, after every
+/// other call on it has returned.
+pub struct hct_client {
+    inner: Client,
+}
+
+/// The result of every call that can fail. On anything but HCT_OK, hct_last_error_message()
+/// says what went wrong, in words a person can act on.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum hct_status {
+    /// Success.
+    HCT_OK = 0,
+    /// A NULL pointer, text that is not UTF-8, or a zero-length buffer.
+    HCT_ERR_INVALID_ARGUMENT = 1,
+    /// An unknown key, a bad value, or an incomplete or inconsistent configuration.
+    HCT_ERR_CONFIG = 2,
+    /// The token endpoint could not be reached (DNS, refused, reset).
+    HCT_ERR_NETWORK = 3,
+    /// Connecting, or the whole token request, took longer than the configured timeout.
+    HCT_ERR_TIMEOUT = 4,
+    /// The TLS handshake failed (untrusted certificate, wrong host name, TLS below 1.2).
+    HCT_ERR_TLS = 5,
+    /// The token endpoint answered with an HTTP error status and no OAuth error body.
+    HCT_ERR_HTTP = 6,
+    /// The token endpoint refused the request with an OAuth error (RFC 6749 section 5.2). The
+    /// message reads "token endpoint refused the request: <error>[: <error_description>]".
+    HCT_ERR_OAUTH = 7,
+    /// The endpoint answered success, but not with a usable bearer token.
+    HCT_ERR_RESPONSE = 8,
+    /// The caller's buffer cannot hold the token and its terminating NUL.
+    HCT_ERR_BUFFER_TOO_SMALL = 9,
+    /// A bug in hctoken; the call had no effect. Please report it.
+    HCT_ERR_INTERNAL = 10,
+}
+
+/// The library's version, e.g. "0.1.0".
+///
+/// Ownership: static text; do not free. Threads: any.
+#[no_mangle]
+pub extern "C" fn hct_version() -> *const c_char {
+    concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()
+}
+
+/// The name of a status code, e.g. "HCT_ERR_OAUTH"; "HCT_UNKNOWN_STATUS" for a value that is
+/// not an hct_status. Takes an int so that any value passed in is safe.
+///
+/// Ownership: static text; do not free. Threads: any.
+#[no_mangle]
+pub extern "C" fn hct_status_name(status: c_int) -> *const c_char {
+    let name: &'static str = match status {
+        0 => "HCT_OK\0",
+        1 => "HCT_ERR_INVALID_ARGUMENT\0",
+        2 => "HCT_ERR_CONFIG\0",
+        3 => "HCT_ERR_NETWORK\0",
+        4 => "HCT_ERR_TIMEOUT\0",
+        5 => "HCT_ERR_TLS\0",
+        6 => "HCT_ERR_HTTP\0",
+        7 => "HCT_ERR_OAUTH\0",
+        8 => "HCT_ERR_RESPONSE\0",
+        9 => "HCT_ERR_BUFFER_TOO_SMALL\0",
+        10 => "HCT_ERR_INTERNAL\0",
+        _ => "HCT_UNKNOWN_STATUS\0",
+    };
+    name.as_ptr().cast()
+}
+
+/// The message of the last call on this thread that failed, in UTF-8; "" if none has.
+/// It never contains the client secret or a token.
+///
+/// Ownership: owned by the library; do not free. Valid until this thread's next hct_ call.
+/// Threads: each thread has its own last error.
+#[no_mangle]
+pub extern "C" fn hct_last_error_message() -> *const c_char {
+    boundary::last_error_ptr()
+}
+
+/// A new, empty configuration; NULL only if memory is exhausted.
+///
+/// Ownership: the caller owns it and frees it with hct_config_free (after hct_client_new,
+/// which copies what it needs). Threads: use one configuration from one thread at a time.
+#[no_mangle]
+pub extern "C" fn hct_config_new() -> *mut hct_config {
+    let mut config = ptr::null_mut();
+    guard_void(|| config = Box::into_raw(Box::new(hct_config { inner: Config::new() })));
+    config
+}
+
+/// Sets one configuration key to a text value; an empty value resets the key to its default.
+/// Keys: profile, token_url, environment, domain, client_id, client_secret, scope, audience,
+/// resource, auth_method, refresh_skew_secs, default_lifetime_secs, timeout_ms,
+/// connect_timeout_ms, ca_file, proxy, user_agent (see README.md).
+///
+/// Returns HCT_ERR_CONFIG for an unknown key or a bad value (the message names the key and what
+/// it accepts), HCT_ERR_INVALID_ARGUMENT for NULL or non-UTF-8 arguments.
+/// Ownership: key and value are only read during the call (a secret value is copied into memory
+/// that is zeroed when freed). Threads: one thread at a time per configuration.
+#[no_mangle]
+pub unsafe extern "C" fn hct_config_set(config: *mut hct_config, key: *const c_char, value: *const c_char) -> hct_status {
+    guard(|| {
+        // SAFETY: pointers are checked for NULL; validity is the caller's contract.
+        let config = unsafe { arg_mut(config, "config") }?;
+        let key = unsafe { arg_str(key, "key") }?;
+        let value = unsafe { arg_str(value, "value") }?;
+        config.inner.set(key, value)
+    })
+}
+
+/// Frees a configuration (its secret is zeroed first). NULL is accepted and ignored.
+///
+/// Threads: no other call may be using the configuration.
+#[no_mangle]
+pub unsafe extern "C" fn hct_config_free(config: *mut hct_config) {
+    if config.is_null() {
+        return;
+    }
+    guard_void(|| {
+        // SAFETY: allocated by hct_config_new and, by contract, freed only once.
+        drop(unsafe { Box::from_raw(config) });
+    });
+}
+
+/// Checks a configuration and creates a client from it. No network request is made: the first
+/// token is fetched by the first hct_client_get_token call.
+///
+/// Returns HCT_ERR_CONFIG when the configuration is incomplete or inconsistent (the message says
+/// what is missing), or refers to a CA file that cannot be read.
+/// Ownership: on HCT_OK, *out_client is a new client the caller frees with hct_client_free; on
+/// error it is set to NULL. The configuration is copied and may be freed at once.
+/// Threads: any; the configuration must not be changed during the call.
+#[no_mangle]
+pub unsafe extern "C" fn hct_client_new(config: *const hct_config, out_client: *mut *mut hct_client) -> hct_status {
+    guard(|| {
+        check_out(out_client, "out_client")?;
+        // SAFETY: checked non-NULL; the caller guarantees it is writable.
+        unsafe { *out_client = ptr::null_mut() };
+        // SAFETY: checked for NULL; validity is the caller's contract.
+        let config = unsafe { arg_ref(config, "config") }?;
+        let client = Client::new(&config.inner)?;
+        // SAFETY: as above.
+        unsafe { *out_client = Box::into_raw(Box::new(hct_client { inner: client })) };
+        Ok(())
+    })
+}
+
+/// Gets a valid access token: from memory while fresh (no lock, no allocation but the copy),
+/// otherwise fetched. When many threads need a token at once, one request goes out and the
+/// others wait for it and share its result. The token is the bare access token, without
+/// "Bearer ".
+///
+/// Ownership: on HCT_OK, *out_token is a new NUL-terminated copy the caller frees with
+/// hct_string_free (which wipes it); on error it is set to NULL.
+/// Threads: any number at once on the same client.
+#[no_mangle]
+pub unsafe extern "C" fn hct_client_get_token(client: *mut hct_client, out_token: *mut *mut c_char) -> hct_status {
+    guard(|| {
+        check_out(out_token, "out_token")?;
+        // SAFETY: checked non-NULL; the caller guarantees it is writable.
+        unsafe { *out_token = ptr::null_mut() };
+        // SAFETY: checked for NULL; a live client by the caller's contract.
+        let client = unsafe { arg_ref(client, "client") }?;
+        let copy = client.inner.with_token(|token| CString::new(token))?;
+        let copy = copy.map_err(|_| Error::internal("a token contained a NUL byte"))?;
+        // SAFETY: as above.
+        unsafe { *out_token = copy.into_raw() };
+        Ok(())
+    })
+}
+
+/// Copies a valid token (as hct_client_get_token gets it) and a terminating NUL into the
+/// caller's buffer, without allocating.
+///
+/// Returns HCT_ERR_BUFFER_TOO_SMALL when buf_len is not more than the token's length; the
+/// buffer is then left untouched. HCT_ERR_INVALID_ARGUMENT for a NULL buf or a buf_len of 0.
+/// out_len may be NULL; otherwise *out_len is set to the token's length without the NUL, on
+/// success and on HCT_ERR_BUFFER_TOO_SMALL (so the caller can size a new buffer).
+/// Ownership: the buffer stays the caller's; wipe it when done if the memory is shared.
+/// Threads: any number at once on the same client.
+#[no_mangle]
+pub unsafe extern "C" fn hct_client_get_token_into(
+    client: *mut hct_client,
+    buf: *mut c_char,
+    buf_len: usize,
+    out_len: *mut usize,
+) -> hct_status {
+    guard(|| {
+        check_out(buf, "buf")?;
+        if buf_len == 0 {
+            return Err(Error::invalid_argument("buf_len is 0"));
+        }
+        // SAFETY: checked for NULL; a live client by the caller's contract.
+        let client = unsafe { arg_ref(client, "client") }?;
+        client.inner.with_token(|token| {
+            let len = token.len();
+            if !out_len.is_null() {
+                // SAFETY: non-NULL out_len is writable by contract.
+                unsafe { *out_len = len };
+            }
+            if len >= buf_len {
+                return Err(Error::new(
+                    ErrorKind::BufferTooSmall,
+                    format!("the token is {len} bytes and needs a buffer of at least {} bytes", len + 1),
+                ));
+            }
+            // SAFETY: buf holds buf_len > len bytes by contract; the regions cannot overlap
+            // because the token lives in the library's memory.
+            unsafe {
+                ptr::copy_nonoverlapping(token.as_ptr(), buf.cast::<u8>(), len);
+                *buf.add(len) = 0;
+            }
+            Ok(())
+        })?
+    })
+}
+
+/// Drops the cached token so the next get fetches a new one; call it when an API answered 401
+/// to this client's token. Threads that already hold a copy keep it.
+///
+/// Threads: any number at once on the same client.
+#[no_mangle]
+pub unsafe extern "C" fn hct_client_invalidate(client: *mut hct_client) -> hct_status {
+    guard(|| {
+        // SAFETY: checked for NULL; a live client by the caller's contract.
+        let client = unsafe { arg_ref(client, "client") }?;
+        client.inner.invalidate();
+        Ok(())
+    })
+}
+
+/// Frees a client and wipes its cached token and secret. NULL is accepted and ignored.
+///
+/// Threads: call it once, after every other call on this client has returned.
+#[no_mangle]
+pub unsafe extern "C" fn hct_client_free(client: *mut hct_client) {
+    if client.is_null() {
+        return;
+    }
+    guard_void(|| {
+        // SAFETY: allocated by hct_client_new and, by contract, freed only once.
+        drop(unsafe { Box::from_raw(client) });
+    });
+}
+
+/// Wipes and frees a string the library returned (a token from hct_client_get_token).
+/// NULL is accepted and ignored.
+///
+/// Threads: any; each string once.
+#[no_mangle]
+pub unsafe extern "C" fn hct_string_free(s: *mut c_char) {
+    if s.is_null() {
+        return;
+    }
+    guard_void(|| {
+        // SAFETY: the string came from CString::into_raw in this library, freed only once.
+        let owned = unsafe { CString::from_raw(s) };
+        let mut bytes = owned.into_bytes_with_nul();
+        zeroize::Zeroize::zeroize(&mut bytes);
+    });
+}

@@ -1,0 +1,165 @@
+//! Building the token request (RFC 6749 section 4.4.2) the way each endpoint expects it.
+//! Pure: no I/O, so every profile's exact request is tested here.
+
+use base64::Engine as _;
+
+use crate::config::Settings;
+use crate::profile::AuthMethod;
+use crate::secret::{Secret, SecretBytes};
+
+pub const FORM_CONTENT_TYPE: &str = "application/x-www-form-urlencoded";
+pub const JSON_CONTENT_TYPE: &str = "application/json";
+
+/// One POST to the token endpoint. The secret travels in `authorization` or `body`, never in
+/// the URL.
+#[derive(Debug)]
+pub struct TokenRequest {
+    pub url: String,
+    pub content_type: &'static str,
+    /// The value of the Authorization header, for HTTP Basic client authentication.
+    pub authorization: Option<Secret>,
+    pub body: SecretBytes,
+}
+
+pub fn build(settings: &Settings) -> TokenRequest {
+    let secret = settings.client_secret.expose();
+    let optional = [
+        ("scope", settings.scope.as_deref()),
+        ("audience", settings.audience.as_deref()),
+        ("resource", settings.resource.as_deref()),
+    ];
+    let (content_type, authorization, body) = match settings.auth_method {
+        AuthMethod::Basic => {
+            let mut form = form_urlencoded::Serializer::new(String::new());
+            form.append_pair("grant_type", "client_credentials");
+            append_present(&mut form, &optional);
+            (FORM_CONTENT_TYPE, Some(basic_authorization(&settings.client_id, secret)), form.finish().into_bytes())
+        }
+        AuthMethod::Post => {
+            let mut form = form_urlencoded::Serializer::new(String::new());
+            form.append_pair("grant_type", "client_credentials");
+            form.append_pair("client_id", &settings.client_id);
+            form.append_pair("client_secret", secret);
+            append_present(&mut form, &optional);
+            (FORM_CONTENT_TYPE, None, form.finish().into_bytes())
+        }
+        AuthMethod::Json => {
+            // Field order as the vendor pages show it.
+            let mut body = serde_json::Map::new();
+            body.insert("client_id".into(), settings.client_id.clone().into());
+            body.insert("client_secret".into(), secret.into());
+            body.insert("grant_type".into(), "client_credentials".into());
+            for (name, value) in optional {
+                if let Some(value) = value {
+                    body.insert(name.into(), value.into());
+                }
+            }
+            let bytes = serde_json::to_vec(&serde_json::Value::Object(body)).unwrap_or_default();
+            (JSON_CONTENT_TYPE, None, bytes)
+        }
+    };
+    TokenRequest {
+        url: settings.token_url.to_string(),
+        content_type,
+        authorization,
+        body: SecretBytes::new(body),
+    }
+}
+
+fn append_present(form: &mut form_urlencoded::Serializer<'_, String>, pairs: &[(&str, Option<&str>)]) {
+    for (name, value) in pairs {
+        if let Some(value) = value {
+            form.append_pair(name, value);
+        }
+    }
+}
+
+/// RFC 6749 section 2.3.1: the id and secret are form-urlencoded before they are joined and
+/// base64-encoded.
+fn basic_authorization(client_id: &str, client_secret: &str) -> Secret {
+    let encode = |s: &str| form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+    let joined = Secret::new(format!("{}:{}", encode(client_id), encode(client_secret)));
+    Secret::new(format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(joined.expose())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+
+    fn settings(pairs: &[(&str, &str)]) -> Settings {
+        let mut config = Config::new();
+        config.set("client_id", "my id").unwrap();
+        config.set("client_secret", "p&ss:wörd").unwrap();
+        for (key, value) in pairs {
+            config.set(key, value).unwrap();
+        }
+        config.resolve().unwrap()
+    }
+
+    fn body(request: &TokenRequest) -> &str {
+        std::str::from_utf8(request.body.expose()).unwrap()
+    }
+
+    #[test]
+    fn change_healthcare_v2_posts_the_documented_json_body() {
+        let request = build(&settings(&[("profile", "change-healthcare-v2"), ("environment", "sandbox")]));
+        assert_eq!(request.url, "https://sandbox.apigw.changehealthcare.com/apip/auth/v2/token");
+        assert_eq!(request.content_type, "application/json");
+        assert!(request.authorization.is_none());
+        assert_eq!(body(&request), r#"{"client_id":"my id","client_secret":"p&ss:wörd","grant_type":"client_credentials"}"#);
+    }
+
+    #[test]
+    fn change_healthcare_v1_uses_the_v1_path() {
+        let request = build(&settings(&[("profile", "change-healthcare-v1"), ("environment", "production")]));
+        assert_eq!(request.url, "https://apigw.changehealthcare.com/apip/auth/v1/token");
+        assert_eq!(request.content_type, "application/json");
+    }
+
+    #[test]
+    fn optum_v3_posts_a_form_with_credentials_in_the_body() {
+        let request = build(&settings(&[("profile", "optum-v3"), ("token_url", "https://api.example/auth/sntl/v1/token")]));
+        assert_eq!(request.content_type, FORM_CONTENT_TYPE);
+        assert!(request.authorization.is_none());
+        assert_eq!(body(&request), "grant_type=client_credentials&client_id=my+id&client_secret=p%26ss%3Aw%C3%B6rd");
+    }
+
+    #[test]
+    fn nikohealth_uses_basic_auth_and_the_external_scope() {
+        let request = build(&settings(&[("profile", "nikohealth"), ("domain", "acme")]));
+        assert_eq!(request.url, "https://acme.nikohealth.com/api/identity/connect/token");
+        assert_eq!(request.content_type, FORM_CONTENT_TYPE);
+        assert_eq!(body(&request), "grant_type=client_credentials&scope=external");
+        let header = request.authorization.as_ref().unwrap().expose();
+        let decoded = base64::engine::general_purpose::STANDARD.decode(header.strip_prefix("Basic ").unwrap()).unwrap();
+        assert_eq!(std::str::from_utf8(&decoded).unwrap(), "my+id:p%26ss%3Aw%C3%B6rd");
+    }
+
+    #[test]
+    fn generic_passes_scope_audience_and_resource() {
+        let request = build(&settings(&[
+            ("token_url", "https://idp.example/oauth2/token"),
+            ("auth_method", "post"),
+            ("scope", "read write"),
+            ("audience", "https://api.example"),
+            ("resource", "https://api.example/fhir"),
+        ]));
+        assert_eq!(
+            body(&request),
+            "grant_type=client_credentials&client_id=my+id&client_secret=p%26ss%3Aw%C3%B6rd&scope=read+write&audience=https%3A%2F%2Fapi.example&resource=https%3A%2F%2Fapi.example%2Ffhir"
+        );
+        let json = build(&settings(&[("token_url", "https://idp.example/t"), ("auth_method", "json"), ("scope", "a")]));
+        assert!(body(&json).ends_with(r#""grant_type":"client_credentials","scope":"a"}"#));
+    }
+
+    #[test]
+    fn the_secret_never_goes_into_the_url_or_debug_output() {
+        for method in ["basic", "post", "json"] {
+            let request = build(&settings(&[("token_url", "https://idp.example/t"), ("auth_method", method)]));
+            assert!(!request.url.contains("ss"));
+            let debug = format!("{request:?}");
+            assert!(!debug.contains("p&ss") && !debug.contains("p%26ss") && !debug.contains("Basic "), "{debug}");
+        }
+    }
+}

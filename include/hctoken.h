@@ -54,7 +54,8 @@ typedef enum hct_status {
   HCT_ERR_HTTP = 6,
   /*
    The token endpoint refused the request with an OAuth error (RFC 6749 section 5.2). The
-   message reads "token endpoint refused the request: <error>[: <error_description>]".
+   message's first line reads "token endpoint refused the request: <error>[: <error_description>]";
+   a second line starting "hint: " may follow.
    */
   HCT_ERR_OAUTH = 7,
   /*

@@ -2,21 +2,25 @@
 //!
 //! Reads load an atomically swapped pointer (`ArcSwapOption`) and compare two integers, so any
 //! number of threads read at once without touching a shared lock word. Everything else, the
-//! rare fetch, goes through a small mutex-protected "flight" record:
+//! rare fetch, goes through a small mutex-protected "flight" slot:
 //!
 //! * fresh (now < refresh_at): return the cached token.
 //! * refresh window (refresh_at <= now < expires_at): one caller takes the flight and fetches;
-//!   everyone else keeps getting the still-valid token without waiting. A failed refresh is
-//!   retried no sooner than `REFRESH_RETRY_INTERVAL` later (or sooner near expiry).
+//!   everyone else keeps getting the still-valid token without waiting, and without writing to
+//!   any shared memory (they see the flight under way through a plain atomic load). A failed
+//!   refresh is retried no sooner than `REFRESH_RETRY_INTERVAL` later (or sooner near expiry).
 //! * expired or empty: the first caller fetches; the others wait for that one flight and share
-//!   its result, success or error (single flight).
+//!   its result, success or error (single flight). They wait on the flight's own completion
+//!   cell, not on the mutex, so when it lands they all wake at once and return without queueing
+//!   for a lock one after another (which, with a thousand waiters, took tens of milliseconds).
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use arc_swap::ArcSwapOption;
-use parking_lot::{Condvar, Mutex};
+use once_cell::sync::OnceCell;
+use parking_lot::Mutex;
 
 use crate::clock::{duration_to_nanos, Nanos};
 use crate::error::{Error, Result};
@@ -46,20 +50,25 @@ impl CachedToken {
     }
 }
 
+/// What a flight ends with: the new token or the error, for the fetching caller and every
+/// caller that waited on it. Handed over directly, not re-read from the cache, because an
+/// invalidate may empty the cache before they wake.
+type Outcome = Result<Arc<CachedToken>>;
+
+/// One token fetch under way.
 #[derive(Default)]
 struct Flight {
-    running: bool,
-    /// Bumped when a flight lands; waiters watch it change.
-    landed: u64,
-    /// The last flight's error, for the callers that waited on it.
-    last_error: Option<Error>,
+    outcome: OnceCell<Outcome>,
 }
 
 #[derive(Default)]
 pub struct TokenCache {
     current: ArcSwapOption<CachedToken>,
-    flight: Mutex<Flight>,
-    flight_landed: Condvar,
+    /// The fetch under way, if any. Locked only to start or join a flight, never to read.
+    flight: Mutex<Option<Arc<Flight>>>,
+    /// Whether a flight is under way (mirrors `flight`), so callers in the refresh window can
+    /// skip the refresh with a load instead of a lock attempt that writes to a shared line.
+    flying: AtomicBool,
     /// No background refresh starts before this instant (after a failed one).
     refresh_not_before: AtomicU64,
 }
@@ -86,12 +95,14 @@ impl TokenCache {
                 return Ok(use_token(cached.token.expose()));
             }
             if now < cached.expires_at {
-                self.refresh_in_background_of_readers(now, fetch);
-                // Serve whatever is newest: the refreshed token, or the old one if the refresh
-                // failed or another caller is on it.
-                let newest = self.current.load();
-                let token = newest.as_deref().filter(|t| now < t.expires_at).unwrap_or(cached);
-                return Ok(use_token(token.token.expose()));
+                if self.refresh_in_background_of_readers(now, fetch) {
+                    // This caller refreshed: serve the new token, or the old one if the refresh
+                    // failed.
+                    let newest = self.current.load();
+                    let token = newest.as_deref().filter(|t| now < t.expires_at).unwrap_or(cached);
+                    return Ok(use_token(token.token.expose()));
+                }
+                return Ok(use_token(cached.token.expose()));
             }
         }
         drop(current);
@@ -117,91 +128,88 @@ impl TokenCache {
         Duration::from_nanos(expires_at.saturating_sub(now))
     }
 
-    /// In the refresh window: refresh if nobody else is and the last failure is far enough back;
-    /// otherwise return at once.
+    /// In the refresh window: refresh if nobody else is and the last failure is far enough back,
+    /// and say whether this caller did; otherwise return at once.
     #[cold]
-    fn refresh_in_background_of_readers(&self, now: Nanos, fetch: impl FnOnce() -> Result<CachedToken>) {
-        if now < self.refresh_not_before.load(Ordering::Relaxed) {
-            return;
+    fn refresh_in_background_of_readers(&self, now: Nanos, fetch: impl FnOnce() -> Result<CachedToken>) -> bool {
+        if self.flying.load(Ordering::Relaxed) || now < self.refresh_not_before.load(Ordering::Relaxed) {
+            return false;
         }
-        let Some(mut flight) = self.flight.try_lock() else { return };
-        if flight.running {
-            return;
+        let Some(mut slot) = self.flight.try_lock() else { return false };
+        if slot.is_some() {
+            return false;
         }
-        flight.running = true;
-        drop(flight);
-        let outcome = self.fly(fetch);
-        if outcome.is_err() {
+        let flight = self.take_off(&mut slot);
+        drop(slot);
+        if self.fly(&flight, fetch).is_err() {
             let expires_at = self.current.load().as_deref().map_or(now, |t| t.expires_at);
             let retry_in = duration_to_nanos(REFRESH_RETRY_INTERVAL).min(expires_at.saturating_sub(now) / 2);
             self.refresh_not_before.store(now.saturating_add(retry_in), Ordering::Relaxed);
         }
+        true
     }
 
     /// No valid token: fetch one, or wait for the fetch already under way and share its result.
     #[cold]
-    fn fetch_or_wait(&self, now: &impl Fn() -> Nanos, fetch: impl FnOnce() -> Result<CachedToken>) -> Result<Arc<CachedToken>> {
-        let mut flight = self.flight.lock();
+    fn fetch_or_wait(&self, now: &impl Fn() -> Nanos, fetch: impl FnOnce() -> Result<CachedToken>) -> Outcome {
+        let mut slot = self.flight.lock();
         // A flight may have landed between our read and taking the lock.
         if let Some(token) = self.valid_token(now()) {
             return Ok(token);
         }
-        if !flight.running {
-            flight.running = true;
-            drop(flight);
-            return self.fly(fetch);
+        if let Some(flight) = slot.as_ref() {
+            let flight = Arc::clone(flight);
+            drop(slot);
+            // The flight's own timeouts bound this wait; a panicking fetch still lands (`fly`).
+            return flight.outcome.wait().clone();
         }
-        let waiting_for = flight.landed;
-        while flight.landed == waiting_for {
-            // The flight's own timeouts bound this wait.
-            self.flight_landed.wait(&mut flight);
-        }
-        match self.valid_token(now()) {
-            Some(token) => Ok(token),
-            None => Err(flight
-                .last_error
-                .clone()
-                .unwrap_or_else(|| Error::internal("a token fetch ended without a token or an error"))),
-        }
+        let flight = self.take_off(&mut slot);
+        drop(slot);
+        self.fly(&flight, fetch)
     }
 
     fn valid_token(&self, now: Nanos) -> Option<Arc<CachedToken>> {
         self.current.load_full().filter(|t| now < t.expires_at)
     }
 
-    /// Runs the fetch this thread has claimed, publishes the result and wakes the waiters, even
-    /// if `fetch` panics.
-    fn fly(&self, fetch: impl FnOnce() -> Result<CachedToken>) -> Result<Arc<CachedToken>> {
+    /// Starts a flight in the (empty) slot.
+    fn take_off(&self, slot: &mut Option<Arc<Flight>>) -> Arc<Flight> {
+        let flight = Arc::new(Flight::default());
+        *slot = Some(Arc::clone(&flight));
+        self.flying.store(true, Ordering::Relaxed);
+        flight
+    }
+
+    /// Runs the fetch of the flight this thread started, publishes the token, clears the slot
+    /// and hands the outcome to the waiters, even if `fetch` panics.
+    fn fly(&self, flight: &Flight, fetch: impl FnOnce() -> Result<CachedToken>) -> Outcome {
         struct Landing<'a> {
             cache: &'a TokenCache,
-            error: Option<Error>,
+            flight: &'a Flight,
+            outcome: Option<Outcome>,
         }
         impl Drop for Landing<'_> {
             fn drop(&mut self) {
-                let mut flight = self.cache.flight.lock();
-                flight.running = false;
-                flight.landed = flight.landed.wrapping_add(1);
-                flight.last_error = self
-                    .error
+                // Clear the slot first: from here on a newcomer finds the new token, or (after a
+                // failure) starts a flight of its own rather than joining this finished one.
+                *self.cache.flight.lock() = None;
+                self.cache.flying.store(false, Ordering::Relaxed);
+                let outcome = self
+                    .outcome
                     .take()
-                    .or_else(|| std::thread::panicking().then(|| Error::internal("the token fetch panicked")));
-                drop(flight);
-                self.cache.flight_landed.notify_all();
+                    .unwrap_or_else(|| Err(Error::internal("the token fetch panicked")));
+                // Wakes every waiter at once.
+                let _ = self.flight.outcome.set(outcome);
             }
         }
-        let mut landing = Landing { cache: self, error: None };
-        match fetch() {
-            Ok(token) => {
-                let token = Arc::new(token);
-                self.current.store(Some(Arc::clone(&token)));
-                self.refresh_not_before.store(0, Ordering::Relaxed);
-                Ok(token)
-            }
-            Err(error) => {
-                landing.error = Some(error.clone());
-                Err(error)
-            }
+        let mut landing = Landing { cache: self, flight, outcome: None };
+        let outcome = fetch().map(Arc::new);
+        if let Ok(token) = &outcome {
+            self.current.store(Some(Arc::clone(token)));
+            self.refresh_not_before.store(0, Ordering::Relaxed);
         }
+        landing.outcome = Some(outcome.clone());
+        outcome
     }
 }
 
@@ -320,6 +328,62 @@ mod tests {
         let (fetches, results) = stampede(16, |_| Err(Error::new(ErrorKind::OAuth, "invalid_client")));
         assert_eq!(fetches, 1);
         assert!(results.iter().all(|r| r.as_ref().unwrap_err().kind() == ErrorKind::OAuth));
+    }
+
+    #[test]
+    fn during_a_refresh_the_others_get_the_old_token_without_waiting() {
+        let clock = ManualClock::new();
+        let cache = TokenCache::new();
+        get(&cache, &clock, || Ok(token("old", &clock, 3600))).unwrap();
+        clock.advance(Duration::from_secs(3550));
+        let (started_tx, started_rx) = std::sync::mpsc::channel();
+        let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+        std::thread::scope(|scope| {
+            let (cache, clock) = (&cache, &clock);
+            let refresher = scope.spawn(move || {
+                get(cache, clock, || {
+                    started_tx.send(()).unwrap();
+                    release_rx.recv_timeout(Duration::from_secs(10)).unwrap();
+                    Ok(token("new", clock, 3600))
+                })
+            });
+            started_rx.recv_timeout(Duration::from_secs(10)).unwrap();
+            for _ in 0..100 {
+                assert_eq!(get(cache, clock, || panic!("only the refresher fetches")).unwrap(), "old");
+            }
+            release_tx.send(()).unwrap();
+            assert_eq!(refresher.join().unwrap().unwrap(), "new");
+        });
+        assert_eq!(get(&cache, &clock, || panic!("must not fetch")).unwrap(), "new");
+    }
+
+    #[test]
+    fn waiters_of_a_panicking_fetch_get_an_internal_error() {
+        let clock = ManualClock::new();
+        let cache = TokenCache::new();
+        let barrier = Barrier::new(8);
+        let results: Vec<_> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..8)
+                .map(|_| {
+                    scope.spawn(|| {
+                        barrier.wait();
+                        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                            get(&cache, &clock, || {
+                                std::thread::sleep(Duration::from_millis(100));
+                                panic!("boom")
+                            })
+                        }))
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        assert_eq!(results.iter().filter(|r| r.is_err()).count(), 1, "only the fetching caller panics");
+        for waited in results.iter().filter_map(|r| r.as_ref().ok()) {
+            assert_eq!(waited.as_ref().unwrap_err().kind(), ErrorKind::Internal);
+        }
+        // And the next caller fetches anew.
+        assert_eq!(get(&cache, &clock, || Ok(token("after", &clock, 3600))).unwrap(), "after");
     }
 
     #[test]

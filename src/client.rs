@@ -7,7 +7,7 @@ use std::time::Duration;
 use crate::cache::{CachedToken, TokenCache};
 use crate::clock::{Clock, ManualClock, Nanos};
 use crate::config::{Config, Settings};
-use crate::error::Result;
+use crate::error::{Error, ErrorKind, Result};
 use crate::request::{self, TokenRequest};
 use crate::response::{self, Expectations, HttpAnswer};
 use crate::secret::Secret;
@@ -128,7 +128,16 @@ impl Client {
                 auth_method: self.settings.auth_method,
                 default_lifetime: self.settings.default_lifetime,
             },
-        )?;
+        )
+        .map_err(|error| with_retry_note(error, raw.retry_note.as_deref()))?;
         Ok(CachedToken::new(issued.access_token, sent_at, issued.lifetime, self.settings.refresh_skew))
+    }
+}
+
+/// An HTTP error status that was retried says so (the transport knows how the retries went).
+fn with_retry_note(error: Error, note: Option<&str>) -> Error {
+    match note {
+        Some(note) if error.kind() == ErrorKind::Http => Error::new(ErrorKind::Http, format!("{}; {note}", error.message())),
+        _ => error,
     }
 }

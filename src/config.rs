@@ -468,4 +468,86 @@ mod tests {
         assert_eq!(config.resolve().unwrap().scope, None);
         assert!(Config::new().set("nope", "").is_err());
     }
+
+    // -----------------------------------------------------------------------------------------
+    // Property tests (issue 6): the setter takes whatever text a host program passes through
+    // the C ABI. It must never panic, answer every key it does not know with a Config error,
+    // keep its messages short, and never repeat a secret. Bounded case counts keep it fast.
+
+    use proptest::prelude::*;
+
+    fn any_key() -> impl Strategy<Value = String> {
+        prop_oneof![
+            proptest::sample::select(KEYS).prop_map(str::to_owned),
+            "\\PC{0,30}",
+            "[a-z_]{1,24}",
+        ]
+    }
+
+    fn any_value() -> impl Strategy<Value = String> {
+        prop_oneof![
+            "\\PC{0,60}",
+            "[0-9]{1,25}",
+            "-?[0-9]{1,6}",
+            "(https?|ftp|socks5)://[a-z0-9.:@\\[\\]-]{0,30}(/[a-z]{0,8})?(\\?[a-z=]{0,8})?(#[a-z]{0,5})?",
+            proptest::sample::select(&["generic", "optum-v3", "nikohealth", "change-healthcare-v2", "change-healthcare-v1", "sandbox", "production", "basic", "post", "json", "", " "][..]).prop_map(str::to_owned),
+            "[\\x00-\\x1f\\x7f]{1,4}[a-z]{0,4}",
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 1000, ..ProptestConfig::default() })]
+
+        #[test]
+        fn set_survives_any_key_and_value(key in any_key(), value in any_value()) {
+            let mut config = Config::new();
+            match config.set(&key, &value) {
+                Ok(()) => prop_assert!(KEYS.contains(&key.as_str()), "accepted unknown key {:?}", key),
+                Err(error) => {
+                    prop_assert_eq!(error.kind(), ErrorKind::Config);
+                    prop_assert!(error.message().len() < 1200, "a {}-byte message", error.message().len());
+                    if KEYS.contains(&key.as_str()) {
+                        prop_assert!(error.message().contains(key.as_str()), "{}", error.message());
+                    }
+                    if key == "client_secret" && value.trim().len() >= 3 {
+                        prop_assert!(!error.message().contains(value.trim()), "the secret was echoed");
+                    }
+                }
+            }
+        }
+
+        #[test]
+        fn resolve_survives_any_sequence_of_settings(pairs in prop::collection::vec((any_key(), any_value()), 0..12)) {
+            let mut config = Config::new();
+            for (key, value) in &pairs {
+                let _ = config.set(key, value);
+            }
+            match config.resolve() {
+                Ok(settings) => {
+                    prop_assert!(matches!(settings.token_url.scheme(), "http" | "https"));
+                    prop_assert!(settings.refresh_skew <= Duration::from_secs(MAX_SECONDS));
+                    prop_assert!(settings.timeout >= Duration::from_millis(1));
+                    let shown = format!("{:?}", settings);
+                    prop_assert!(shown.contains("client_secret: <redacted>"), "{}", shown);
+                }
+                Err(error) => prop_assert!(matches!(error.kind(), ErrorKind::Config | ErrorKind::Internal), "{:?}", error),
+            }
+        }
+
+        #[test]
+        fn numbers_are_accepted_exactly_in_range(n in 0u64..2_000_000, key in proptest::sample::select(&["timeout_ms", "connect_timeout_ms", "refresh_skew_secs", "default_lifetime_secs"][..])) {
+            let (min, max) = match key {
+                "timeout_ms" | "connect_timeout_ms" => (1, MAX_MILLIS),
+                "refresh_skew_secs" => (0, MAX_SECONDS),
+                _ => (1, MAX_SECONDS),
+            };
+            let accepted = Config::new().set(key, &n.to_string()).is_ok();
+            prop_assert_eq!(accepted, (min..=max).contains(&n), "{}={}", key, n);
+            // Surrounding spaces are trimmed; a sign or a fraction is not a whole number.
+            prop_assert_eq!(Config::new().set(key, &format!(" {n} ")).is_ok(), accepted);
+            let (fraction, negative) = (format!("{n}.5"), format!("-{n}"));
+            prop_assert!(Config::new().set(key, &fraction).is_err());
+            prop_assert!(Config::new().set(key, &negative).is_err());
+        }
+    }
 }

@@ -83,8 +83,9 @@ impl Error {
         Self::new(ErrorKind::Internal, message)
     }
 
-    /// An OAuth error body. The message has the fixed form
-    /// `token endpoint refused the request: <error>[: <description>]`, which bindings parse.
+    /// An OAuth error body. The first line of the message has the fixed form
+    /// `token endpoint refused the request: <error>[: <description>]`, which bindings parse; a
+    /// hint of ours, when there is one, goes on a second line starting `hint: `.
     pub fn oauth(details: OAuthDetails, hint: Option<&str>) -> Self {
         let mut message = format!("token endpoint refused the request: {}", details.error);
         if let Some(description) = &details.description {
@@ -92,9 +93,8 @@ impl Error {
             message.push_str(description);
         }
         if let Some(hint) = hint {
-            message.push_str(" (");
+            message.push_str("\nhint: ");
             message.push_str(hint);
-            message.push(')');
         }
         Error { kind: ErrorKind::OAuth, message, oauth: Some(details) }
     }

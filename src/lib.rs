@@ -22,6 +22,7 @@ pub mod ffi;
 mod profile;
 mod request;
 mod response;
+mod retry;
 mod secret;
 mod transport;
 

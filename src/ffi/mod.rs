@@ -44,7 +44,8 @@ pub enum hct_status {
     /// The token endpoint answered with an HTTP error status and no OAuth error body.
     HCT_ERR_HTTP = 6,
     /// The token endpoint refused the request with an OAuth error (RFC 6749 section 5.2). The
-    /// message reads "token endpoint refused the request: <error>[: <error_description>]".
+    /// message's first line reads "token endpoint refused the request: <error>[: <error_description>]";
+    /// a second line starting "hint: " may follow.
     HCT_ERR_OAUTH = 7,
     /// The endpoint answered success, but not with a usable bearer token.
     HCT_ERR_RESPONSE = 8,

@@ -148,14 +148,19 @@ fn handle(state: &State, mut request: Request) {
                 (401, json!({"error": "invalid_token"}), challenge)
             }
         }
-        _ => (404, json!({"error": "not_found", "error_description": format!("no endpoint {method} {path}")}), None),
+        _ => (404, Value::String(format!("no endpoint {method} {path}")), None),
     };
     if state.verbose {
         eprintln!("{method} {path} -> {status}");
     }
-    let mut response = Response::from_string(answer.to_string())
+    // Unknown paths answer plain text, as real gateways do, not an OAuth error body.
+    let (body, content_type) = match answer {
+        Value::String(text) => (text, "text/plain"),
+        json => (json.to_string(), "application/json"),
+    };
+    let mut response = Response::from_string(body)
         .with_status_code(status)
-        .with_header(Header::from_bytes("Content-Type", "application/json").expect("static header"))
+        .with_header(Header::from_bytes("Content-Type", content_type).expect("static header"))
         .with_header(Header::from_bytes("Cache-Control", "no-store").expect("static header"));
     if let Some(header) = extra_header {
         response = response.with_header(header);

@@ -1,0 +1,51 @@
+using System;
+using System.Runtime.InteropServices;
+
+namespace HcToken.Native
+{
+    /// <summary>
+    /// The C ABI of include/hctoken.h. Every function is cdecl (Rust's extern "C").
+    /// Statuses come back as int and are cast by the caller, so no enum crosses the boundary.
+    /// Text goes in as NUL-terminated UTF-8 byte arrays and comes out as IntPtr, both
+    /// converted by <see cref="Utf8Marshal"/>, never by the platform's ANSI default.
+    /// </summary>
+    internal static class NativeMethods
+    {
+        // "hctoken" resolves to hctoken.dll on Windows and libhctoken.so on Linux (Mono and .NET both
+        // try the lib prefix and the platform suffix).
+        internal const string LibraryName = "hctoken";
+
+        [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern IntPtr hct_version();
+
+        [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern IntPtr hct_status_name(int status);
+
+        [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern IntPtr hct_last_error_message();
+
+        [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern ConfigHandle hct_config_new();
+
+        [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern int hct_config_set(ConfigHandle config, byte[] key, byte[] value);
+
+        [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern void hct_config_free(IntPtr config);
+
+        [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern int hct_client_new(ConfigHandle config, out ClientHandle client);
+
+        [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern int hct_client_get_token(ClientHandle client, out IntPtr token);
+
+        [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern int hct_client_invalidate(ClientHandle client);
+
+        [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern void hct_client_free(IntPtr client);
+
+        [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern void hct_string_free(IntPtr text);
+    }
+}

@@ -1,0 +1,178 @@
+using System;
+using System.Collections.Generic;
+using System.Threading;
+using System.Threading.Tasks;
+using HcToken.Native;
+
+namespace HcToken
+{
+    /// <summary>
+    /// Gets OAuth 2.0 client-credentials access tokens and keeps one cached for every thread.
+    /// Thread-safe: share one instance per set of credentials for the whole process. A cached token
+    /// is answered from memory; only a missing or expiring token causes a request, and concurrent
+    /// callers share that one request.
+    /// </summary>
+    public sealed class TokenClient : IDisposable
+    {
+        private readonly ClientHandle handle;
+
+        static TokenClient()
+        {
+            NativeLibraryLoader.EnsureLoaded();
+        }
+
+        /// <summary>
+        /// Builds a client. No token is requested yet.
+        /// </summary>
+        /// <exception cref="ArgumentNullException"><paramref name="options"/> is null.</exception>
+        /// <exception cref="ArgumentException">A value contains a NUL character, or a key is set twice.</exception>
+        /// <exception cref="HcTokenException">The library refused the configuration (Status says why).</exception>
+        /// <exception cref="DllNotFoundException">The native library was not found (the message says where it is looked for).</exception>
+        public TokenClient(TokenClientOptions options)
+        {
+            if (options == null)
+            {
+                throw new ArgumentNullException(nameof(options));
+            }
+
+            List<KeyValuePair<string, string>> entries = options.ToConfigEntries();
+            using (ConfigHandle config = NativeLibraryLoader.FirstCall(NativeMethods.hct_config_new))
+            {
+                if (config.IsInvalid)
+                {
+                    throw new HcTokenException(HcTokenStatus.Internal, "The native library could not allocate a configuration (out of memory).");
+                }
+
+                foreach (KeyValuePair<string, string> entry in entries)
+                {
+                    Set(config, entry.Key, entry.Value);
+                }
+
+                ClientHandle client;
+                int status = NativeMethods.hct_client_new(config, out client);
+                HcTokenException error = NativeErrors.FromStatus(status);
+                if (error != null)
+                {
+                    client?.Dispose();
+                    throw error;
+                }
+
+                handle = client;
+            }
+        }
+
+        /// <summary>The native library's version, e.g. "0.1.0".</summary>
+        public static string LibraryVersion =>
+            Utf8Marshal.FromNative(NativeLibraryLoader.FirstCall(NativeMethods.hct_version));
+
+        /// <summary>
+        /// Returns a fresh access token (without the "Bearer " prefix), from the cache when it holds one.
+        /// Blocks while a token is being requested.
+        /// </summary>
+        /// <exception cref="ObjectDisposedException">The client has been disposed.</exception>
+        /// <exception cref="OAuthException">The token endpoint refused the request.</exception>
+        /// <exception cref="HcTokenException">Any other failure (network, timeout, TLS, response).</exception>
+        public string GetToken()
+        {
+            ThrowIfDisposed();
+            IntPtr token = IntPtr.Zero;
+            int status;
+            try
+            {
+                status = NativeMethods.hct_client_get_token(handle, out token);
+            }
+            catch (ObjectDisposedException)
+            {
+                // Dispose on another thread won the race; the handle was never used after release.
+                throw Disposed();
+            }
+
+            HcTokenException error = NativeErrors.FromStatus(status);
+            try
+            {
+                if (error != null)
+                {
+                    throw error;
+                }
+
+                return Utf8Marshal.FromNative(token);
+            }
+            finally
+            {
+                if (token != IntPtr.Zero)
+                {
+                    NativeMethods.hct_string_free(token);
+                }
+            }
+        }
+
+        /// <summary>
+        /// <see cref="GetToken"/> on a thread-pool thread, so an async caller's thread is not held
+        /// while a token is requested. Cancellation stops only a call that has not started yet.
+        /// </summary>
+        /// <exception cref="ObjectDisposedException">The client has been disposed.</exception>
+        public Task<string> GetTokenAsync(CancellationToken cancellationToken = default(CancellationToken))
+        {
+            ThrowIfDisposed();
+            return Task.Run(() => GetToken(), cancellationToken);
+        }
+
+        /// <summary>
+        /// Drops the cached token, so the next <see cref="GetToken"/> requests a new one. Call it when an
+        /// API refuses a token that should still be valid (HTTP 401).
+        /// </summary>
+        /// <exception cref="ObjectDisposedException">The client has been disposed.</exception>
+        public void Invalidate()
+        {
+            ThrowIfDisposed();
+            int status;
+            try
+            {
+                status = NativeMethods.hct_client_invalidate(handle);
+            }
+            catch (ObjectDisposedException)
+            {
+                throw Disposed();
+            }
+
+            NativeErrors.ThrowIfFailed(status);
+        }
+
+        /// <summary>
+        /// Frees the native client. Safe to call more than once and while other threads use the client:
+        /// their running calls finish first, later calls throw <see cref="ObjectDisposedException"/>.
+        /// </summary>
+        public void Dispose()
+        {
+            handle.Dispose();
+        }
+
+        private static void Set(ConfigHandle config, string key, string value)
+        {
+            byte[] nativeKey = Utf8Marshal.ToNative(key, "The configuration key '" + key + "'");
+            byte[] nativeValue = Utf8Marshal.ToNative(value, "The value of '" + key + "'");
+            try
+            {
+                NativeErrors.ThrowIfFailed(NativeMethods.hct_config_set(config, nativeKey, nativeValue));
+            }
+            finally
+            {
+                // The value may be the client secret: do not leave a copy for the garbage collector.
+                Array.Clear(nativeValue, 0, nativeValue.Length);
+            }
+        }
+
+        private void ThrowIfDisposed()
+        {
+            if (handle.IsClosed)
+            {
+                throw Disposed();
+            }
+        }
+
+        private static ObjectDisposedException Disposed()
+        {
+            return new ObjectDisposedException(nameof(TokenClient), "This TokenClient has been disposed.");
+        }
+    }
+}

@@ -1,0 +1,155 @@
+"""`hctoken.Client`: one configured native hct_client, shared safely between threads."""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import threading
+import weakref
+from contextlib import contextmanager
+from ctypes import POINTER, c_char
+from types import TracebackType
+from typing import Any, Iterator, List, Optional, Tuple, Type, Union
+
+from . import _native
+from ._errors import InvalidArgumentError, raise_for_status
+
+#: What a configuration value may be: text, a whole number (e.g. timeout_ms=2000), or a path.
+OptionValue = Union[str, int, "os.PathLike[str]"]
+
+
+class Client:
+    """Gets OAuth 2.0 client-credentials access tokens and keeps them cached in the library.
+
+    Every keyword is a configuration key of the C ABI (profile, token_url, environment, domain,
+    client_id, client_secret, scope, audience, resource, auth_method, refresh_skew_secs,
+    default_lifetime_secs, timeout_ms, connect_timeout_ms, ca_file, proxy, user_agent); a value of
+    None leaves the key unset. The library refuses an unknown key, a bad value or an incomplete
+    configuration at once with ConfigError.
+
+    One client may be used from any number of threads at once; the library answers from its cache
+    while the token is fresh and sends a single token request when it is not. `close()` (or the
+    `with` block) frees the native client after the calls in flight have returned.
+    """
+
+    def __init__(
+        self,
+        profile: Optional[str] = None,
+        *,
+        token_url: Optional[str] = None,
+        client_id: Optional[str] = None,
+        client_secret: Optional[str] = None,
+        **options: Optional[OptionValue],
+    ) -> None:
+        settings = {
+            "profile": profile,
+            "token_url": token_url,
+            "client_id": client_id,
+            "client_secret": client_secret,
+            **options,
+        }
+        self._profile = profile
+        # Encode (and so type-check) every value before anything is handed to the library.
+        encoded = [
+            (key, _encode(key, value)) for key, value in settings.items() if value is not None
+        ]
+        self._lib = _native.library()
+        handle = _new_client(self._lib, encoded)
+        # Frees the native client when this object is garbage-collected without close(). Not at
+        # interpreter exit: a daemon thread may still be inside a call then, and the process's
+        # memory goes away anyway.
+        self._finalizer = weakref.finalize(self, self._lib.hct_client_free, handle)
+        self._finalizer.atexit = False
+        self._handle = handle
+        self._calls = threading.Condition()
+        self._calls_in_flight = 0
+        self._closed = False
+
+    def token(self) -> str:
+        """The current access token (bare, without "Bearer "); fetched only when none is fresh."""
+        out = POINTER(c_char)()
+        with self._borrow() as handle:
+            raise_for_status(self._lib.hct_client_get_token(handle, ctypes.byref(out)))
+        try:
+            return ctypes.string_at(out).decode("utf-8")
+        finally:
+            self._lib.hct_string_free(out)
+
+    def invalidate(self) -> None:
+        """Drops the cached token, e.g. after an API answered 401; the next token() fetches anew."""
+        with self._borrow() as handle:
+            raise_for_status(self._lib.hct_client_invalidate(handle))
+
+    def close(self) -> None:
+        """Frees the native client once the calls in flight have returned. Safe to call twice."""
+        with self._calls:
+            self._closed = True
+            self._calls.wait_for(lambda: self._calls_in_flight == 0)
+        self._finalizer()
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def __enter__(self) -> "Client":
+        return self
+
+    def __exit__(
+        self,
+        exc_type: Optional[Type[BaseException]],
+        exc: Optional[BaseException],
+        traceback: Optional[TracebackType],
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        # Never the secret, never a token.
+        state = "closed" if self._closed else "open"
+        return f"<hctoken.Client profile={self._profile!r} {state}>"
+
+    @contextmanager
+    def _borrow(self) -> Iterator[Any]:
+        """Yields the native handle and keeps close() from freeing it until the call returns."""
+        with self._calls:
+            if self._closed:
+                raise ValueError("hctoken.Client is closed")
+            self._calls_in_flight += 1
+        try:
+            yield self._handle
+        finally:
+            with self._calls:
+                self._calls_in_flight -= 1
+                if self._calls_in_flight == 0:
+                    self._calls.notify_all()
+
+
+def _encode(key: str, value: OptionValue) -> bytes:
+    if isinstance(value, bool) or not isinstance(value, (str, int, os.PathLike)):
+        raise TypeError(
+            f"hctoken: {key} must be a str (or an int, or a path), not {type(value).__name__}"
+        )
+    if isinstance(value, os.PathLike):
+        value = os.fspath(value)
+        if not isinstance(value, str):
+            raise TypeError(f"hctoken: {key} must be a str path, not bytes")
+    text = str(value)
+    if "\0" in text:
+        # A C string would end there and silently cut the value short.
+        raise InvalidArgumentError(f"hctoken: {key} contains a NUL character")
+    # "surrogatepass" hands text that is not valid Unicode (lone surrogates) to the library as
+    # the invalid UTF-8 it is, so the library's own check refuses it with HCT_ERR_INVALID_ARGUMENT.
+    return text.encode("utf-8", "surrogatepass")
+
+
+def _new_client(lib: ctypes.CDLL, settings: List[Tuple[str, bytes]]) -> Any:
+    config = lib.hct_config_new()
+    if not config:
+        raise MemoryError("hctoken: hct_config_new returned NULL")
+    try:
+        for key, value in settings:
+            raise_for_status(lib.hct_config_set(config, key.encode("utf-8"), value))
+        handle = POINTER(_native.HctClient)()
+        raise_for_status(lib.hct_client_new(config, ctypes.byref(handle)))
+        return handle
+    finally:
+        lib.hct_config_free(config)

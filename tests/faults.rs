@@ -1,0 +1,393 @@
+//! Faults at the token endpoint (issue 6): each misbehaviour gives its documented error kind and
+//! a clear message, no fetch outlasts `timeout_ms`, transient failures are retried as README.md
+//! says (at most 3 attempts, backoff with jitter, Retry-After honoured), and a still-valid cached
+//! token keeps being served while the refresh fails.
+//!
+//! Every server here is a `HostileServer` on 127.0.0.1, port 0, scripted per request.
+
+mod hostile;
+
+use std::thread;
+use std::time::{Duration, Instant};
+
+use hctoken::{Client, ErrorKind, ManualClock};
+use hostile::{closed_port, config, HostileServer, Reply};
+
+const SECRET: &str = "faults-secret-7Hq2";
+/// Into the refresh window of a 3600 s token (refresh skew 60 s), before it expires.
+const INTO_REFRESH_WINDOW: Duration = Duration::from_secs(3550);
+
+fn client(url: &str, timeout_ms: u64) -> Client {
+    Client::new(&config(url, SECRET, &[("timeout_ms", &timeout_ms.to_string())])).expect("client")
+}
+
+/// A fresh client (nothing cached) fetches from `server` and fails: the error, and how long it
+/// took.
+fn fetch_fails(server: &HostileServer, timeout_ms: u64) -> (hctoken::Error, Duration) {
+    let client = client(&server.url(), timeout_ms);
+    let start = Instant::now();
+    let error = client.token().expect_err("the fetch must fail");
+    let elapsed = start.elapsed();
+    assert!(!error.message().contains(SECRET), "{error:?}");
+    (error, elapsed)
+}
+
+fn assert_error(error: &hctoken::Error, kind: ErrorKind, words: &[&str]) {
+    // Shown with --nocapture: what a person would read.
+    println!("{:?}: {}", error.kind(), error.message());
+    assert_eq!(error.kind(), kind, "{error:?}");
+    for word in words {
+        assert!(error.message().contains(word), "{word:?} missing from: {}", error.message());
+    }
+}
+
+/// A client holds a good 3600 s token, moves into its refresh window, and the refresh meets
+/// `fault`: the caller still gets the old token, and the server did see the refresh attempt.
+fn cached_token_survives(fault: Reply, timeout_ms: u64) {
+    let server = HostileServer::good_then(fault);
+    let clock = ManualClock::new();
+    let config = config(&server.url(), SECRET, &[("timeout_ms", &timeout_ms.to_string())]);
+    let client = Client::with_manual_clock(&config, clock.clone()).unwrap();
+    assert_eq!(client.token().unwrap().as_str(), "good-token");
+    clock.advance(INTO_REFRESH_WINDOW);
+    let start = Instant::now();
+    let token = client.token().expect("the still-valid token is served while the refresh fails");
+    assert_eq!(token.as_str(), "good-token");
+    assert!(server.requests() >= 2, "the refresh was not attempted");
+    // The refresh's failure does not stretch beyond the caller's timeout either.
+    assert!(start.elapsed() < Duration::from_millis(timeout_ms * 2 + 500), "{:?}", start.elapsed());
+    // And calls after it are answered from memory at once (the retry waits REFRESH_RETRY_INTERVAL).
+    let before = server.requests();
+    assert_eq!(client.token().unwrap().as_str(), "good-token");
+    assert_eq!(server.requests(), before);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Unreachable endpoints
+
+#[test]
+fn connection_refused_is_a_network_error() {
+    let url = format!("http://127.0.0.1:{}/oauth2/token", closed_port());
+    let client = client(&url, 2000);
+    let start = Instant::now();
+    let error = client.token().unwrap_err();
+    assert_error(&error, ErrorKind::Network, &["refused", &url]);
+    // Not retried: a refused connection is a definite answer.
+    assert!(start.elapsed() < Duration::from_secs(1), "{:?}", start.elapsed());
+}
+
+#[test]
+fn connection_refused_during_a_refresh_keeps_the_cached_token() {
+    let server = HostileServer::always(Reply::token("good-token", 3600));
+    let clock = ManualClock::new();
+    let client = Client::with_manual_clock(&config(&server.url(), SECRET, &[]), clock.clone()).unwrap();
+    assert_eq!(client.token().unwrap().as_str(), "good-token");
+    drop(server); // nothing listens on the port any more
+    clock.advance(INTO_REFRESH_WINDOW);
+    assert_eq!(client.token().unwrap().as_str(), "good-token");
+    // Once the token has expired, the failure reaches the caller.
+    clock.advance(Duration::from_secs(60));
+    assert_eq!(client.token().unwrap_err().kind(), ErrorKind::Network);
+}
+
+/// `.invalid` never resolves (RFC 6761). Whether the resolver answers NXDOMAIN or cannot be
+/// reached at all, the error is Network, and nothing else is contacted.
+#[test]
+fn a_name_that_does_not_resolve_is_a_network_error() {
+    let client = Client::new(&config("https://token-endpoint.hctoken-test.invalid/oauth2/token", SECRET, &[("timeout_ms", "3000")]))
+        .unwrap();
+    let error = client.token().unwrap_err();
+    assert_error(&error, ErrorKind::Network, &["resolve", "token-endpoint.hctoken-test.invalid"]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Servers that are too slow
+
+#[test]
+fn a_server_that_never_answers_times_out_on_time() {
+    let server = HostileServer::always(Reply::Silent);
+    let timeout_ms = 1000;
+    let (error, elapsed) = fetch_fails(&server, timeout_ms);
+    println!("never-answering server: timeout_ms {timeout_ms}, the fetch failed after {} ms", elapsed.as_millis());
+    assert_error(&error, ErrorKind::Timeout, &["timed out", "timeout_ms"]);
+    // Never early; late by a generous margin at most on a loaded machine (typically < 10 ms).
+    assert!(elapsed >= Duration::from_millis(timeout_ms * 9 / 10), "{elapsed:?}");
+    assert!(elapsed < Duration::from_millis(timeout_ms * 2), "{elapsed:?}");
+    // A timeout is not retried: the deadline is spent.
+    assert_eq!(server.requests(), 1);
+}
+
+#[test]
+fn while_one_caller_waits_on_a_silent_refresh_the_others_get_the_cached_token_at_once() {
+    let server = HostileServer::good_then(Reply::Silent);
+    let clock = ManualClock::new();
+    let client = Client::with_manual_clock(&config(&server.url(), SECRET, &[("timeout_ms", "1500")]), clock.clone()).unwrap();
+    assert_eq!(client.token().unwrap().as_str(), "good-token");
+    clock.advance(INTO_REFRESH_WINDOW);
+    thread::scope(|scope| {
+        let refresher = scope.spawn(|| client.token().map(|t| t.as_str().to_owned()));
+        assert!(server.wait_for_requests(2, Duration::from_secs(5)), "the refresh never went out");
+        let start = Instant::now();
+        assert_eq!(client.token().unwrap().as_str(), "good-token");
+        assert!(start.elapsed() < Duration::from_millis(500), "a reader waited on the refresh: {:?}", start.elapsed());
+        assert_eq!(refresher.join().unwrap().unwrap(), "good-token");
+    });
+}
+
+#[test]
+fn a_server_that_never_answers_a_refresh_keeps_the_cached_token() {
+    cached_token_survives(Reply::Silent, 500);
+}
+
+fn trickled_response() -> Vec<u8> {
+    let body = r#"{"access_token":"trickled","token_type":"Bearer","expires_in":3600}"#;
+    format!("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}", body.len()).into_bytes()
+}
+
+#[test]
+fn a_trickling_server_times_out_within_the_deadline() {
+    // 20 bytes a second: the response would take several seconds; the deadline is 800 ms.
+    let server = HostileServer::always(Reply::Trickle { bytes: trickled_response(), every: Duration::from_millis(50) });
+    let (error, elapsed) = fetch_fails(&server, 800);
+    println!("trickling server: timeout_ms 800, the fetch failed after {} ms", elapsed.as_millis());
+    assert_error(&error, ErrorKind::Timeout, &["timed out"]);
+    assert!(elapsed < Duration::from_millis(1600), "{elapsed:?}");
+}
+
+#[test]
+fn a_body_trickled_after_prompt_headers_times_out_within_the_deadline() {
+    let body = vec![b' '; 4096];
+    let head = format!("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n", body.len()).into_bytes();
+    // Headers at once, then the body a byte every 5 ms.
+    let server = HostileServer::always(Reply::HeadThenTrickle { head, body, every: Duration::from_millis(5) });
+    let (error, elapsed) = fetch_fails(&server, 700);
+    assert_error(&error, ErrorKind::Timeout, &["timed out"]);
+    assert!(elapsed < Duration::from_millis(1400), "{elapsed:?}");
+}
+
+#[test]
+fn a_trickling_refresh_keeps_the_cached_token() {
+    cached_token_survives(Reply::Trickle { bytes: trickled_response(), every: Duration::from_millis(50) }, 500);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Transient errors: retried
+
+fn html(status: u16) -> Reply {
+    Reply::Http {
+        status,
+        headers: vec![("Content-Type".into(), "text/html; charset=utf-8".into())],
+        body: b"<html><body><h1>Service Unavailable</h1><p>Try again later.</p></body></html>".to_vec(),
+    }
+}
+
+#[test]
+fn transient_statuses_are_retried_three_times_then_reported() {
+    for status in [500, 502, 503, 429] {
+        let server = HostileServer::always(html(status));
+        let (error, elapsed) = fetch_fails(&server, 5000);
+        assert_error(&error, ErrorKind::Http, &[&format!("HTTP {status}"), "gave up after 3 attempts"]);
+        assert_eq!(server.requests(), 3, "HTTP {status}");
+        // Two backoffs of at most 250 ms and 500 ms.
+        assert!(elapsed < Duration::from_millis(2000), "HTTP {status}: {elapsed:?}");
+    }
+}
+
+#[test]
+fn a_transient_error_then_success_gives_the_token() {
+    let server = HostileServer::start(|n| if n < 2 { html(503) } else { Reply::token("third-time", 3600) });
+    let client = client(&server.url(), 5000);
+    assert_eq!(client.token().unwrap().as_str(), "third-time");
+    assert_eq!(server.requests(), 3);
+}
+
+#[test]
+fn transient_statuses_during_a_refresh_keep_the_cached_token() {
+    for status in [500, 502, 503, 429] {
+        cached_token_survives(html(status), 3000);
+    }
+}
+
+#[test]
+fn a_connection_closed_without_an_answer_is_retried_then_a_network_error() {
+    let server = HostileServer::always(Reply::HangUp);
+    let (error, _) = fetch_fails(&server, 5000);
+    assert_error(&error, ErrorKind::Network, &["closed", "after 3 attempts"]);
+    assert_eq!(server.requests(), 3);
+}
+
+#[test]
+fn retry_after_in_seconds_is_honoured() {
+    let server = HostileServer::start(|n| {
+        if n == 0 {
+            html(503).with_header("Retry-After", "1")
+        } else {
+            Reply::token("after-waiting", 3600)
+        }
+    });
+    let client = client(&server.url(), 5000);
+    let start = Instant::now();
+    assert_eq!(client.token().unwrap().as_str(), "after-waiting");
+    let elapsed = start.elapsed();
+    assert_eq!(server.requests(), 2);
+    assert!(elapsed >= Duration::from_millis(950), "did not wait for Retry-After: {elapsed:?}");
+    assert!(elapsed < Duration::from_millis(3000), "{elapsed:?}");
+}
+
+#[test]
+fn a_retry_after_past_the_deadline_fails_at_once_and_holds_off_later_fetches() {
+    let server = HostileServer::always(
+        Reply::json(429, r#"{"message":"slow down"}"#).with_header("Retry-After", "2"),
+    );
+    let client = client(&server.url(), 1500);
+    let start = Instant::now();
+    let error = client.token().unwrap_err();
+    assert!(start.elapsed() < Duration::from_millis(1000), "slept into the timeout: {:?}", start.elapsed());
+    assert_error(&error, ErrorKind::Http, &["HTTP 429", "Retry-After"]);
+    assert_eq!(server.requests(), 1);
+    // The next fetch, within the 2 s the server asked for, does not send anything.
+    let error = client.token().unwrap_err();
+    assert_error(&error, ErrorKind::Http, &["429", "Retry-After"]);
+    assert_eq!(server.requests(), 1);
+    // After it, requests go out again.
+    thread::sleep(Duration::from_millis(2100));
+    let _ = client.token();
+    assert_eq!(server.requests(), 2);
+}
+
+#[test]
+fn retries_never_outlast_the_overall_timeout() {
+    // Each answer takes 150 ms; three attempts plus backoff would take 450 ms or more.
+    let server = HostileServer::always(Reply::Delayed(Duration::from_millis(150), Box::new(html(503))));
+    let timeout_ms = 400;
+    let (error, elapsed) = fetch_fails(&server, timeout_ms);
+    println!("slow 503s: timeout_ms {timeout_ms}, gave up after {} ms, {} requests", elapsed.as_millis(), server.requests());
+    assert!(matches!(error.kind(), ErrorKind::Http | ErrorKind::Timeout), "{error:?}");
+    assert!(elapsed < Duration::from_millis(timeout_ms * 2), "{elapsed:?}");
+}
+
+#[test]
+fn errors_that_a_retry_would_not_change_are_not_retried() {
+    let cases = [
+        Reply::json(400, r#"{"error":"invalid_request"}"#),
+        Reply::json(401, r#"{"error":"invalid_client","error_description":"unknown client"}"#),
+        Reply::json(404, r#"{"message":"no such path"}"#),
+        Reply::json(501, ""),
+    ];
+    for reply in cases {
+        let server = HostileServer::always(reply.clone());
+        fetch_fails(&server, 5000);
+        assert_eq!(server.requests(), 1, "{reply:?}");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Answers that are not a token
+
+#[test]
+fn an_html_page_is_refused_with_the_right_kind() {
+    let (error, _) = fetch_fails(&HostileServer::always(html(200)), 2000);
+    assert_error(&error, ErrorKind::Response, &["not JSON", "text/html"]);
+    let (error, _) = fetch_fails(&HostileServer::always(html(403)), 2000);
+    assert_error(&error, ErrorKind::Http, &["HTTP 403", "text/html"]);
+    cached_token_survives(html(200), 2000);
+}
+
+#[test]
+fn truncated_json_is_a_response_error() {
+    let cut = Reply::json(200, r#"{"access_token":"abc","token_type":"Bearer","expires_in":36"#);
+    let (error, _) = fetch_fails(&HostileServer::always(cut.clone()), 2000);
+    assert_error(&error, ErrorKind::Response, &["not JSON"]);
+    cached_token_survives(cut, 2000);
+}
+
+#[test]
+fn a_body_cut_short_of_its_content_length_is_a_network_error() {
+    let short = Reply::Raw(
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 500\r\n\r\n{\"access_token\":\"abc\"".to_vec(),
+    );
+    let server = HostileServer::always(short.clone());
+    let (error, _) = fetch_fails(&server, 3000);
+    assert_error(&error, ErrorKind::Network, &["closed"]);
+    assert_eq!(server.requests(), 3, "a connection cut mid-answer is retried");
+    cached_token_survives(short, 3000);
+}
+
+#[test]
+fn an_empty_body_is_a_response_error() {
+    let empty = Reply::json(200, "");
+    let (error, _) = fetch_fails(&HostileServer::always(empty.clone()), 2000);
+    assert_error(&error, ErrorKind::Response, &["empty body"]);
+    cached_token_survives(empty, 2000);
+}
+
+#[test]
+fn a_body_over_the_cap_is_refused_without_reading_it_all() {
+    let huge = format!(r#"{{"access_token":"abc","expires_in":3600,"padding":"{}"}}"#, "x".repeat(1 << 20));
+    let declared = Reply::json(200, &huge);
+    let (error, _) = fetch_fails(&HostileServer::always(declared.clone()), 5000);
+    assert_error(&error, ErrorKind::Response, &["larger than 256 KiB"]);
+    // No Content-Length: read until the cap, then stop.
+    let mut streamed = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n".to_vec();
+    streamed.extend_from_slice(huge.as_bytes());
+    let (error, _) = fetch_fails(&HostileServer::always(Reply::Raw(streamed)), 5000);
+    assert_error(&error, ErrorKind::Response, &["larger than 256 KiB"]);
+    cached_token_survives(declared, 5000);
+    // An oversized error page still counts as its status: retried, then reported as HTTP 503.
+    let page = Reply::Http { status: 503, headers: vec![("Content-Type".into(), "text/html".into())], body: huge.into_bytes() };
+    let server = HostileServer::always(page);
+    let (error, _) = fetch_fails(&server, 5000);
+    assert_error(&error, ErrorKind::Http, &["HTTP 503", "gave up after 3 attempts"]);
+    assert_eq!(server.requests(), 3);
+}
+
+#[test]
+fn a_token_type_other_than_bearer_is_refused() {
+    let mac = Reply::json(200, r#"{"access_token":"abc","token_type":"mac","expires_in":3600}"#);
+    let (error, _) = fetch_fails(&HostileServer::always(mac.clone()), 2000);
+    assert_error(&error, ErrorKind::Response, &["token_type", "mac", "bearer"]);
+    assert!(!error.message().contains("abc"));
+    cached_token_survives(mac, 2000);
+}
+
+#[test]
+fn bad_expires_in_values_are_refused() {
+    for value in ["-60", "0", r#""soon""#, "true", r#""""#, "[]"] {
+        let reply = Reply::json(200, &format!(r#"{{"access_token":"abc","token_type":"Bearer","expires_in":{value}}}"#));
+        let (error, _) = fetch_fails(&HostileServer::always(reply.clone()), 2000);
+        assert_eq!(error.kind(), ErrorKind::Response, "expires_in {value}: {error:?}");
+        cached_token_survives(reply, 2000);
+    }
+}
+
+#[test]
+fn a_huge_expires_in_is_capped_at_a_day() {
+    for value in ["1e12", "99999999999999999999", r#""31536000""#] {
+        let reply = Reply::json(200, &format!(r#"{{"access_token":"abc","token_type":"Bearer","expires_in":{value}}}"#));
+        let server = HostileServer::always(reply);
+        let token = client(&server.url(), 2000).token().unwrap();
+        assert!(token.expires_in() <= Duration::from_secs(86_400), "{value}: {:?}", token.expires_in());
+        assert!(token.expires_in() > Duration::from_secs(86_000), "{value}: {:?}", token.expires_in());
+    }
+}
+
+#[test]
+fn a_redirect_is_reported_and_not_followed() {
+    let target = HostileServer::always(Reply::token("from-the-redirect-target", 3600));
+    for status in [301, 302, 303, 307, 308] {
+        let redirect = Reply::Http { status, headers: vec![("Location".into(), target.url())], body: Vec::new() };
+        let (error, _) = fetch_fails(&HostileServer::always(redirect.clone()), 2000);
+        assert_error(&error, ErrorKind::Http, &[&format!("HTTP {status}"), "redirect", "token_url"]);
+        cached_token_survives(redirect, 2000);
+    }
+    assert_eq!(target.requests(), 0, "a redirect was followed");
+}
+
+#[test]
+fn garbage_instead_of_http_is_a_network_error_not_a_crash() {
+    for garbage in [&b"\x16\x03\x01\x02\x00"[..], b"SSH-2.0-OpenSSH_9.2\r\n", b"HTTP/1.1 999999999999 Bad\r\n\r\n", b"\0\0\0\0"] {
+        let server = HostileServer::always(Reply::Raw(garbage.to_vec()));
+        let (error, _) = fetch_fails(&server, 2000);
+        assert!(matches!(error.kind(), ErrorKind::Network | ErrorKind::Http), "{garbage:?}: {error:?}");
+    }
+}

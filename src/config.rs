@@ -58,7 +58,7 @@ pub struct Config {
     timeout: Option<Duration>,
     connect_timeout: Option<Duration>,
     ca_file: Option<PathBuf>,
-    proxy: Option<Url>,
+    proxy: Option<ProxyUrl>,
     user_agent: Option<String>,
 }
 
@@ -78,7 +78,7 @@ pub struct Settings {
     pub timeout: Duration,
     pub connect_timeout: Duration,
     pub ca_file: Option<PathBuf>,
-    pub proxy: Option<Url>,
+    pub proxy: Option<ProxyUrl>,
     pub user_agent: String,
 }
 
@@ -302,13 +302,35 @@ fn parse_token_url(value: &str) -> Result<Url> {
     Ok(url)
 }
 
-fn parse_proxy(value: &str) -> Result<Url> {
+/// An HTTP CONNECT proxy's URL. It may carry `user:password@`, so `Debug` shows host and port
+/// only.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ProxyUrl(Url);
+
+impl ProxyUrl {
+    pub fn url(&self) -> &Url {
+        &self.0
+    }
+
+    /// `host:port`, safe to print.
+    pub fn host_and_port(&self) -> String {
+        format!("{}:{}", self.0.host_str().unwrap_or("?"), self.0.port_or_known_default().unwrap_or(80))
+    }
+}
+
+impl std::fmt::Debug for ProxyUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ProxyUrl({})", self.host_and_port())
+    }
+}
+
+fn parse_proxy(value: &str) -> Result<ProxyUrl> {
     let url = Url::parse(value)
         .map_err(|_| bad_value("proxy", "an http://host:port URL of an HTTP CONNECT proxy", None))?;
     if url.scheme() != "http" || url.host().is_none() {
         return Err(bad_value("proxy", "an http://host:port URL of an HTTP CONNECT proxy", None));
     }
-    Ok(url)
+    Ok(ProxyUrl(url))
 }
 
 fn printable<'a>(key: &str, value: &'a str) -> Result<&'a str> {
@@ -406,6 +428,14 @@ mod tests {
             .resolve()
             .unwrap();
         assert!(!format!("{settings:?}").contains("s3cret"));
+    }
+
+    #[test]
+    fn proxy_credentials_never_show_in_debug_output() {
+        let mut config = Config::new();
+        config.set("proxy", "http://user:proxy-pw-123@proxy.local:3128").unwrap();
+        assert!(!format!("{config:?}").contains("proxy-pw-123"));
+        assert!(format!("{config:?}").contains("proxy.local:3128"));
     }
 
     #[test]

@@ -3,6 +3,8 @@
 
 use base64::Engine as _;
 
+use zeroize::Zeroizing;
+
 use crate::config::Settings;
 use crate::profile::AuthMethod;
 use crate::secret::{Secret, SecretBytes};
@@ -44,18 +46,15 @@ pub fn build(settings: &Settings) -> TokenRequest {
             (FORM_CONTENT_TYPE, None, form.finish().into_bytes())
         }
         AuthMethod::Json => {
-            // Field order as the vendor pages show it.
-            let mut body = serde_json::Map::new();
-            body.insert("client_id".into(), settings.client_id.clone().into());
-            body.insert("client_secret".into(), secret.into());
-            body.insert("grant_type".into(), "client_credentials".into());
-            for (name, value) in optional {
-                if let Some(value) = value {
-                    body.insert(name.into(), value.into());
-                }
-            }
-            let bytes = serde_json::to_vec(&serde_json::Value::Object(body)).unwrap_or_default();
-            (JSON_CONTENT_TYPE, None, bytes)
+            let body = JsonBody {
+                client_id: &settings.client_id,
+                client_secret: secret,
+                grant_type: "client_credentials",
+                scope: settings.scope.as_deref(),
+                audience: settings.audience.as_deref(),
+                resource: settings.resource.as_deref(),
+            };
+            (JSON_CONTENT_TYPE, None, body.to_bytes())
         }
     };
     TokenRequest {
@@ -63,6 +62,37 @@ pub fn build(settings: &Settings) -> TokenRequest {
         content_type,
         authorization,
         body: SecretBytes::new(body),
+    }
+}
+
+/// The JSON body, field order as the vendor pages show it. Borrowed, and written straight into
+/// a buffer large enough not to reallocate, so no unwiped copy of the secret is left behind.
+#[derive(serde::Serialize)]
+struct JsonBody<'a> {
+    client_id: &'a str,
+    client_secret: &'a str,
+    grant_type: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    scope: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    audience: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    resource: Option<&'a str>,
+}
+
+impl JsonBody<'_> {
+    fn to_bytes(&self) -> Vec<u8> {
+        // Worst case JSON escaping is 6 bytes per input byte (\uXXXX).
+        let fields = [self.client_id, self.client_secret, self.grant_type]
+            .into_iter()
+            .chain(self.scope)
+            .chain(self.audience)
+            .chain(self.resource);
+        let capacity = 128 + fields.map(|f| f.len() * 6).sum::<usize>();
+        let mut bytes = Vec::with_capacity(capacity);
+        // Writing plain strings into a Vec cannot fail.
+        serde_json::to_writer(&mut bytes, self).unwrap_or_default();
+        bytes
     }
 }
 
@@ -77,9 +107,17 @@ fn append_present(form: &mut form_urlencoded::Serializer<'_, String>, pairs: &[(
 /// RFC 6749 section 2.3.1: the id and secret are form-urlencoded before they are joined and
 /// base64-encoded.
 fn basic_authorization(client_id: &str, client_secret: &str) -> Secret {
-    let encode = |s: &str| form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
-    let joined = Secret::new(format!("{}:{}", encode(client_id), encode(client_secret)));
-    Secret::new(format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(joined.expose())))
+    // Every intermediate buffer is sized up front (no reallocation leaves a copy behind) and
+    // wiped when dropped.
+    let mut joined = Zeroizing::new(String::with_capacity(3 * (client_id.len() + client_secret.len()) + 1));
+    joined.extend(form_urlencoded::byte_serialize(client_id.as_bytes()));
+    joined.push(':');
+    joined.extend(form_urlencoded::byte_serialize(client_secret.as_bytes()));
+    let engine = &base64::engine::general_purpose::STANDARD;
+    let mut header = String::with_capacity(6 + base64::encoded_len(joined.len(), true).unwrap_or(0));
+    header.push_str("Basic ");
+    engine.encode_string(joined.as_bytes(), &mut header);
+    Secret::new(header)
 }
 
 #[cfg(test)]

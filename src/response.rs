@@ -59,7 +59,8 @@ pub fn parse(answer: &HttpAnswer<'_>, expect: Expectations) -> Result<IssuedToke
             ),
         ));
     }
-    let json = serde_json::from_slice::<Value>(answer.body).ok();
+    let json = WipedJson(serde_json::from_slice::<Value>(answer.body).ok());
+    let json = &json.0;
     let object = json.as_ref().and_then(Value::as_object);
 
     if let Some(details) = object.and_then(oauth_error) {
@@ -72,7 +73,7 @@ pub fn parse(answer: &HttpAnswer<'_>, expect: Expectations) -> Result<IssuedToke
             reason_phrase(answer.status)
         );
         if let Some(content_type) = answer.content_type {
-            message.push_str(&format!(" with a {} body", truncate(content_type, 60)));
+            message.push_str(&format!(" with a body of type {}", truncate(content_type, 60)));
         }
         if let Some(hint) = json_body_hint(expect, answer.status) {
             message.push_str(&format!(" ({hint})"));
@@ -97,6 +98,25 @@ pub fn parse(answer: &HttpAnswer<'_>, expect: Expectations) -> Result<IssuedToke
     check_token_type(object)?;
     let (lifetime, lifetime_source) = lifetime(object, access_token.expose(), expect.default_lifetime)?;
     Ok(IssuedToken { access_token, lifetime, lifetime_source })
+}
+
+/// The parsed body holds the token: wipe every string in it when it is dropped.
+struct WipedJson(Option<Value>);
+
+impl Drop for WipedJson {
+    fn drop(&mut self) {
+        fn wipe(value: &mut Value) {
+            match value {
+                Value::String(text) => zeroize::Zeroize::zeroize(text),
+                Value::Array(items) => items.iter_mut().for_each(wipe),
+                Value::Object(map) => map.values_mut().for_each(wipe),
+                _ => {}
+            }
+        }
+        if let Some(value) = &mut self.0 {
+            wipe(value);
+        }
+    }
 }
 
 fn oauth_error(object: &Map<String, Value>) -> Option<OAuthDetails> {

@@ -82,7 +82,7 @@ impl Transport {
     pub fn new(settings: &Settings) -> Result<Transport> {
         check_scheme(&settings.token_url)?;
         let proxy = match &settings.proxy {
-            Some(proxy) => Some(ureq::Proxy::new(proxy.as_str()).map_err(|_| {
+            Some(proxy) => Some(ureq::Proxy::new(proxy.url().as_str()).map_err(|_| {
                 Error::config("invalid value for proxy: expected an http://host:port URL of an HTTP CONNECT proxy")
             })?),
             None => None,
@@ -90,11 +90,7 @@ impl Transport {
         let mut transport = Transport {
             tls: Arc::new(tls_config(settings)?),
             proxy,
-            // Host and port only: a proxy URL may carry user:password@.
-            proxy_url: settings
-                .proxy
-                .as_ref()
-                .map(|url| format!("{}:{}", url.host_str().unwrap_or("?"), url.port_or_known_default().unwrap_or(80))),
+            proxy_url: settings.proxy.as_ref().map(|proxy| proxy.host_and_port()),
             user_agent: settings.user_agent.clone(),
             timeout: settings.timeout,
             connect_timeout: settings.connect_timeout.min(settings.timeout),

@@ -11,6 +11,7 @@ use std::hint::black_box;
 use std::io::Read;
 use std::path::Path;
 use std::process::Command;
+use std::time::Duration;
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
@@ -33,8 +34,13 @@ fn main() {
 }
 
 fn agent() -> ureq::Agent {
-    // As the library builds its own: no redirects on a token request.
-    ureq::AgentBuilder::new().redirects(0).build()
+    // As the library builds its own with default settings: no redirects, and the default
+    // connect and overall timeouts (which cost socket-option calls on every request).
+    ureq::AgentBuilder::new()
+        .redirects(0)
+        .timeout_connect(Duration::from_secs(10))
+        .timeout(Duration::from_secs(30))
+        .build()
 }
 
 fn fetch(c: &mut Criterion, token_url: &str) {

@@ -141,11 +141,16 @@ impl TokenCache {
         }
         let flight = self.take_off(&mut slot);
         drop(slot);
-        if self.fly(&flight, fetch).is_err() {
-            let expires_at = self.current.load().as_deref().map_or(now, |t| t.expires_at);
-            let retry_in = duration_to_nanos(REFRESH_RETRY_INTERVAL).min(expires_at.saturating_sub(now) / 2);
-            self.refresh_not_before.store(now.saturating_add(retry_in), Ordering::Relaxed);
-        }
+        let _ = self.fly(&flight, || {
+            let fetched = fetch();
+            if fetched.is_err() {
+                // Set before the flight lands, so no caller slips in a retry at once.
+                let expires_at = self.current.load().as_deref().map_or(now, |t| t.expires_at);
+                let retry_in = duration_to_nanos(REFRESH_RETRY_INTERVAL).min(expires_at.saturating_sub(now) / 2);
+                self.refresh_not_before.store(now.saturating_add(retry_in), Ordering::Relaxed);
+            }
+            fetched
+        });
         true
     }
 

@@ -5,7 +5,7 @@
 mod support;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
 use support::Emulator;
 
@@ -44,24 +44,27 @@ fn compile(source: &str, sanitize: bool) -> PathBuf {
     out
 }
 
-fn show(output: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr))
+/// Runs `program` (under `wrapper`, e.g. valgrind, when given) with `args`; fails the test with
+/// everything it printed unless it exits 0.
+fn run(program: &Path, wrapper: &[&str], args: &[&str]) -> String {
+    let mut command = match wrapper.split_first() {
+        Some((tool, tool_args)) => {
+            let mut command = Command::new(tool);
+            command.args(tool_args).arg(program);
+            command
+        }
+        None => Command::new(program),
+    };
+    let output = command.args(args).output().expect("run the C program");
+    let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    println!("{text}");
+    assert!(output.status.success(), "{} failed:\n{text}", program.display());
+    text
 }
 
 fn run_api_test(program: &Path, wrapper: &[&str]) {
     let emulator = Emulator::start();
-    let mut command = match wrapper.split_first() {
-        Some((tool, args)) => {
-            let mut c = Command::new(tool);
-            c.args(args).arg(program);
-            c
-        }
-        None => Command::new(program),
-    };
-    let output = command.arg(&emulator.url).output().expect("run the C test");
-    let text = show(&output);
-    println!("{text}");
-    assert!(output.status.success(), "C API test failed:\n{text}");
+    let text = run(program, wrapper, &[&emulator.url]);
     let expected: u64 = text
         .lines()
         .find_map(|l| l.strip_prefix("expected_token_requests="))
@@ -72,18 +75,7 @@ fn run_api_test(program: &Path, wrapper: &[&str]) {
 
 fn run_stress(program: &Path, wrapper: &[&str], seconds: &str) {
     let emulator = Emulator::start();
-    let mut command = match wrapper.split_first() {
-        Some((tool, args)) => {
-            let mut c = Command::new(tool);
-            c.args(args).arg(program);
-            c
-        }
-        None => Command::new(program),
-    };
-    let output = command.args([emulator.url.as_str(), seconds]).output().expect("run the stress test");
-    let text = show(&output);
-    println!("{text}");
-    assert!(output.status.success(), "stress test failed:\n{text}");
+    run(program, wrapper, &[&emulator.url, seconds]);
 }
 
 const VALGRIND: &[&str] = &[

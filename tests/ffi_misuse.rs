@@ -4,6 +4,7 @@
 //! stress test: 8 threads getting tokens through the C functions while another invalidates.
 
 mod hostile;
+mod support;
 
 use std::ffi::{c_char, CStr, CString};
 use std::ptr;
@@ -13,7 +14,8 @@ use std::time::{Duration, Instant};
 
 use hctoken::ffi::*;
 use hctoken::ffi::hct_status::*;
-use hostile::{Emulator, HostileServer, Reply};
+use hostile::{HostileServer, Reply};
+use support::Emulator;
 
 fn last_error() -> String {
     // SAFETY: the library returns a valid NUL-terminated string that lives until our next call.
@@ -212,8 +214,8 @@ unsafe impl Sync for SharedClient {}
 fn eight_threads_get_tokens_while_another_invalidates() {
     const READERS: usize = 8;
     const RUN_FOR: Duration = Duration::from_millis(1500);
-    let emulator = Emulator::start(&["--client-secret", "ffi-secret-Qw9", "--client-id", "ffi-client"]);
-    let url = format!("{}/oauth2/token", emulator.base_url);
+    let emulator = Emulator::start_with(&["--client-secret", "ffi-secret-Qw9", "--client-id", "ffi-client"]);
+    let url = format!("{}/oauth2/token", emulator.url);
     let client = SharedClient(unsafe { client_for(&url) });
     let stop = AtomicBool::new(false);
     let gets = AtomicUsize::new(0);
@@ -285,7 +287,7 @@ fn eight_threads_get_tokens_while_another_invalidates() {
     assert!(gets.load(Ordering::Relaxed) > READERS, "the readers hardly ran");
     assert!(invalidations.load(Ordering::Relaxed) > 10);
     // The invalidations really sent the readers back to the token endpoint, concurrently.
-    let stats = ureq::get(&format!("{}/_hctoken/stats", emulator.base_url)).call().unwrap().into_string().unwrap();
+    let stats = ureq::get(&format!("{}/_hctoken/stats", emulator.url)).call().unwrap().into_string().unwrap();
     let fetches = serde_json::from_str::<serde_json::Value>(&stats).unwrap()["token_requests"].as_u64().unwrap();
     println!("stress: {fetches} token requests reached the emulator");
     assert!(fetches > 10, "{stats}");

@@ -1,6 +1,12 @@
 //! The C ABI. Thin: every function checks its arguments, catches panics and converts types,
 //! then calls the plain Rust in the other modules.
+//!
+//! Safety contract of every `unsafe extern "C"` function here, stated once rather than on each
+//! (the header says it per argument): pointer arguments are NULL or point to live objects of the
+//! right type made by this library (or, for text, NUL-terminated strings); a client or config is
+//! not freed while another call uses it.
 #![allow(non_camel_case_types)]
+#![allow(clippy::missing_safety_doc)]
 
 mod boundary;
 

@@ -1,12 +1,10 @@
 //! Test servers that misbehave on command (issue 6): a scripted HTTP server on 127.0.0.1 that
-//! can answer anything, answer nothing, trickle, or hang up; and `hctoken serve` as a child
-//! process for the tests that need a well-behaved one. Used by faults.rs, secrets.rs, tls.rs and
-//! ffi_misuse.rs.
+//! can answer anything, answer nothing, trickle, or hang up. Used by faults.rs, secrets.rs,
+//! tls.rs and ffi_misuse.rs (which take the well-behaved `hctoken serve` from support/).
 #![allow(dead_code)]
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
@@ -276,36 +274,4 @@ pub fn config(url: &str, secret: &str, extra: &[(&str, &str)]) -> hctoken::Confi
         config.set(key, value).unwrap_or_else(|e| panic!("{key}: {e}"));
     }
     config
-}
-
-/// `hctoken serve` as a child process, stopped when dropped (killed; its stdin closes too).
-pub struct Emulator {
-    child: Child,
-    _lifeline: ChildStdin,
-    pub base_url: String,
-}
-
-impl Emulator {
-    pub fn start(extra: &[&str]) -> Emulator {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_hctoken"))
-            .args(["serve", "--port", "0", "--watch-stdin"])
-            .args(extra)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start hctoken serve");
-        let lifeline = child.stdin.take().unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).expect("read the server's address");
-        assert!(line.starts_with("http://127.0.0.1:"), "unexpected first line {line:?}");
-        Emulator { child, _lifeline: lifeline, base_url: line.trim().to_owned() }
-    }
-}
-
-impl Drop for Emulator {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }

@@ -11,7 +11,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use hctoken::{Client, ErrorKind, ManualClock};
-use hostile::{closed_port, config, HostileServer, Reply};
+use hostile::{closed_port, config, HostileServer, Reply, CLIENT_ID};
 
 const SECRET: &str = "faults-secret-7Hq2";
 /// Into the refresh window of a 3600 s token (refresh skew 60 s), before it expires.
@@ -90,14 +90,24 @@ fn connection_refused_during_a_refresh_keeps_the_cached_token() {
     assert_eq!(client.token().unwrap_err().kind(), ErrorKind::Network);
 }
 
-/// `.invalid` never resolves (RFC 6761). Whether the resolver answers NXDOMAIN or cannot be
-/// reached at all, the error is Network, and nothing else is contacted.
+/// `.invalid` never resolves (RFC 6761). The lookup runs in the command-line tool inside a
+/// network namespace of its own (`unshare -rn`: loopback only), so the test sends no query to the
+/// machine's resolver; there the resolver cannot be reached at all, which must still read as a
+/// name that does not resolve.
 #[test]
 fn a_name_that_does_not_resolve_is_a_network_error() {
-    let client = Client::new(&config("https://token-endpoint.hctoken-test.invalid/oauth2/token", SECRET, &[("timeout_ms", "3000")]))
-        .unwrap();
-    let error = client.token().unwrap_err();
-    assert_error(&error, ErrorKind::Network, &["resolve", "token-endpoint.hctoken-test.invalid"]);
+    let host = "token-endpoint.hctoken-test.invalid";
+    let output = std::process::Command::new("unshare")
+        .args(["-rn", env!("CARGO_BIN_EXE_hctoken"), "token", "--profile", "generic", "--client-id", CLIENT_ID])
+        .args(["--token-url", &format!("https://{host}/oauth2/token"), "--set", "timeout_ms=3000"])
+        .env("HCTOKEN_CLIENT_SECRET", SECRET)
+        .output()
+        .expect("run `unshare` (util-linux) for a loopback-only network namespace");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!stderr.contains("unshare:"), "cannot make a network namespace here: {stderr}");
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("cannot resolve") && stderr.contains(host), "{stderr}");
+    assert!(!stderr.contains(SECRET));
 }
 
 // ---------------------------------------------------------------------------------------------

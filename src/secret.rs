@@ -49,9 +49,29 @@ impl fmt::Debug for SecretBytes {
     }
 }
 
+/// Overwrites `bytes` with zeros in a way the compiler may not remove. On glibc and musl this is
+/// `explicit_bzero` (memset speed); elsewhere the zeroize crate's volatile writes, which are
+/// byte by byte and several times slower on a kilobyte token.
+pub fn wipe(bytes: &mut [u8]) {
+    #[cfg(all(target_os = "linux", any(target_env = "gnu", target_env = "musl")))]
+    {
+        // SAFETY: the pointer and length describe `bytes`, which we borrow mutably.
+        unsafe { libc::explicit_bzero(bytes.as_mut_ptr().cast(), bytes.len()) };
+    }
+    #[cfg(not(all(target_os = "linux", any(target_env = "gnu", target_env = "musl"))))]
+    zeroize::Zeroize::zeroize(bytes);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn wipe_zeroes_every_byte() {
+        let mut bytes = *b"token-bytes";
+        wipe(&mut bytes);
+        assert_eq!(bytes, [0u8; 11]);
+    }
 
     #[test]
     fn debug_never_shows_the_value() {

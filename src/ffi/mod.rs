@@ -186,8 +186,16 @@ pub unsafe extern "C" fn hct_client_get_token(client: *mut hct_client, out_token
         unsafe { *out_token = ptr::null_mut() };
         // SAFETY: checked for NULL; a live client by the caller's contract.
         let client = unsafe { arg_ref(client, "client") }?;
-        let copy = client.inner.with_token(|token| CString::new(token))?;
-        let copy = copy.map_err(|_| Error::internal("a token contained a NUL byte"))?;
+        // One allocation of exactly len + 1 bytes: CString::new would grow its buffer for the NUL
+        // and then shrink it again in into_raw, two extra trips through the allocator.
+        let copy = client.inner.with_token(|token| {
+            let mut bytes = Vec::with_capacity(token.len() + 1);
+            bytes.extend_from_slice(token.as_bytes());
+            bytes.push(0);
+            bytes
+        })?;
+        // Tokens are visible ASCII (response.rs checks), so this never fails.
+        let copy = CString::from_vec_with_nul(copy).map_err(|_| Error::internal("a token contained a NUL byte"))?;
         // SAFETY: as above.
         unsafe { *out_token = copy.into_raw() };
         Ok(())
@@ -281,6 +289,6 @@ pub unsafe extern "C" fn hct_string_free(s: *mut c_char) {
         // SAFETY: the string came from CString::into_raw in this library, freed only once.
         let owned = unsafe { CString::from_raw(s) };
         let mut bytes = owned.into_bytes_with_nul();
-        zeroize::Zeroize::zeroize(&mut bytes);
+        crate::secret::wipe(&mut bytes);
     });
 }

@@ -80,6 +80,16 @@ fn floor(c: &mut Criterion) {
             zeroize::Zeroize::zeroize(&mut bytes);
         })
     });
+    // The same, wiping the bytes as a slice: zeroize fills a slice with one memset, but a Vec
+    // (or String) byte by byte with a fence after each.
+    group.bench_function("cstring_round_trip_1200_bytes_slice_wipe", |b| {
+        b.iter(|| {
+            let raw = CString::new(black_box(token.as_str())).unwrap().into_raw();
+            // SAFETY: from CString::into_raw just above.
+            let mut bytes = unsafe { CString::from_raw(black_box(raw)) }.into_bytes_with_nul();
+            zeroize::Zeroize::zeroize(bytes.as_mut_slice());
+        })
+    });
     group.bench_function("malloc_free_1201_bytes", |b| b.iter(|| Vec::<u8>::with_capacity(black_box(1201))));
     group.bench_function("malloc_free_1000_bytes", |b| b.iter(|| Vec::<u8>::with_capacity(black_box(1000))));
     let swapped = arc_swap::ArcSwapOption::from_pointee(token.clone());

@@ -3,8 +3,9 @@
 //! threads there are no more cores; the figures show that nothing collapses).
 //!
 //! One "iteration" is one get on each of the N threads at once; criterion reports it as a
-//! throughput of N gets. The `rwlock_baseline` group is what a lock-based cache gets: a std
-//! RwLock read plus the same copy.
+//! throughput of N gets. Two baselines: `copy_baseline`, the bare 1.2 KB copy with nothing
+//! shared (the most two threads can gain on this machine), and `rwlock_baseline`, what a
+//! lock-based cache gets (a std RwLock read plus the same copy).
 
 mod support;
 
@@ -67,12 +68,65 @@ fn contention(c: &mut Criterion) {
     });
     assert_eq!(server.requests(), 1, "every get after the first must come from the cache");
 
+    // The machine's own ceiling: the same copy from memory no thread writes, with nothing shared
+    // at all. Two threads cannot beat this ratio.
+    let token = support::jwt::jwt(0, 3600);
+    group(c, "contention_copy_baseline", &[1, 2], |buf| {
+        let token = black_box(token.as_bytes());
+        buf[..token.len()].copy_from_slice(token);
+        buf[token.len()] = 0;
+    });
+
     let locked = RwLock::new(support::jwt::jwt(0, 3600));
     group(c, "contention_rwlock_baseline", &[1, 2], |buf| {
         let token = locked.read().unwrap();
         buf[..token.len()].copy_from_slice(token.as_bytes());
         buf[token.len()] = 0;
     });
+
+    if support::full_run() {
+        paired(&client, &token);
+    }
+}
+
+/// The 2-thread / 1-thread ratio measured in alternating pairs of short runs, so that other
+/// work on the machine (which comes and goes over seconds) weighs on both sides of each ratio
+/// alike; criterion's groups above measure one thread count after the other.
+fn paired(client: &CClient, token: &str) {
+    const PAIRS: usize = 25;
+    const ITERS: u64 = 1_000_000;
+    let ratios = |get: &(dyn Fn(&mut [u8]) + Sync)| -> Vec<f64> {
+        (0..PAIRS)
+            .map(|_| {
+                let one = run_on_threads(1, ITERS, &get);
+                let two = run_on_threads(2, ITERS, &get);
+                // Both threads did ITERS gets in `two`: throughput ratio.
+                2.0 * one.as_secs_f64() / two.as_secs_f64()
+            })
+            .collect()
+    };
+    let mut library = ratios(&|buf: &mut [u8]| {
+        client.get_token_into(buf);
+    });
+    let mut copy = ratios(&|buf: &mut [u8]| {
+        let token = black_box(token.as_bytes());
+        buf[..token.len()].copy_from_slice(token);
+        buf[token.len()] = 0;
+    });
+    let summary = |ratios: &mut Vec<f64>| {
+        serde_json::json!({
+            "median": support::median(ratios),
+            "min": support::percentile(ratios, 0.0),
+            "max": support::percentile(ratios, 100.0),
+        })
+    };
+    let (library, copy) = (summary(&mut library), summary(&mut copy));
+    println!(
+        "paired 2-thread / 1-thread throughput ({PAIRS} pairs): hct_client_get_token_into median {:.2}x, bare copy median {:.2}x",
+        library["median"].as_f64().unwrap(),
+        copy["median"].as_f64().unwrap()
+    );
+    support::results::write("contention_pairs", &serde_json::json!({"pairs": PAIRS, "get_token_into": library, "copy": copy}));
 }
 
 criterion_group! {

@@ -11,7 +11,7 @@ use std::hint::black_box;
 use std::io::Read;
 use std::path::Path;
 use std::process::Command;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
@@ -24,12 +24,29 @@ use support::token_server::TokenServer;
 use support::{CLIENT_ID, CLIENT_SECRET};
 
 fn main() {
+    pin_to_one_cpu();
     let server = TokenServer::start();
     let mut criterion = support::criterion().configure_from_args();
-    fetch(&mut criterion, &server.token_url());
+    fetch(&mut criterion, &server);
     criterion.final_summary();
     if support::full_run() {
         python_peers(&server.token_url());
+    }
+}
+
+/// Client and server (and the Python peers, which inherit it) share one CPU: then each fetch is
+/// two context switches on that CPU. Across this VM's two vCPUs a wake-up costs tens of
+/// microseconds more, and whether one is needed depends on where the scheduler put each server
+/// thread, which made the same client measure 60 or 100 us from one connection to the next.
+fn pin_to_one_cpu() {
+    // SAFETY: a zeroed cpu_set_t is a valid empty set; pid 0 is this thread (threads started
+    // later inherit the mask).
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_SET(0, &mut set);
+        if libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) != 0 {
+            eprintln!("could not pin the fetch benchmark to CPU 0; figures will vary more");
+        }
     }
 }
 
@@ -43,30 +60,15 @@ fn agent() -> ureq::Agent {
         .build()
 }
 
-fn fetch(c: &mut Criterion, token_url: &str) {
-    let mut group = c.benchmark_group("fetch");
+/// A way to fetch one token; returns something of the token so the work is not optimized away.
+type Fetch<'a> = (&'static str, Box<dyn FnMut() -> usize + 'a>);
+
+fn fetch(c: &mut Criterion, server: &TokenServer) {
+    let token_url = &server.token_url();
 
     let client = hctoken::Client::new(&support::rust_config(token_url)).unwrap();
-    group.bench_function("hctoken_rust", |b| {
-        b.iter(|| {
-            client.invalidate();
-            client.with_token(str::len).unwrap()
-        })
-    });
-
-    if let Ok(library) = SharedLibrary::open(&shared_library::default_path()) {
-        let client = library.client(token_url);
-        let mut buf = vec![0u8; 4096];
-        group.bench_function("hctoken_so", |b| {
-            b.iter(|| {
-                client.invalidate();
-                client.get_token_into(&mut buf)
-            })
-        });
-    } else {
-        eprintln!("skipping hctoken_so: build the release library first (cargo build --release --lib)");
-    }
-
+    let library = SharedLibrary::open(&shared_library::default_path());
+    let so_client = library.as_ref().ok().map(|library| library.client(token_url));
     let agent = agent();
     let authorization = format!("Basic {}", STANDARD.encode(format!("{CLIENT_ID}:{CLIENT_SECRET}")));
     let post = || {
@@ -81,22 +83,89 @@ fn fetch(c: &mut Criterion, token_url: &str) {
         response.into_reader().read_to_end(&mut body).unwrap();
         body
     };
-    group.bench_function("ureq_post", |b| b.iter(|| post().len()));
-    group.bench_function("ureq_post_and_json_parse", |b| {
-        b.iter(|| {
-            let body: serde_json::Value = serde_json::from_slice(&post()).unwrap();
-            black_box(body["access_token"].as_str().unwrap().len())
-        })
-    });
-
     let oauth = BasicClient::new(ClientId::new(CLIENT_ID.to_owned()))
         .set_client_secret(ClientSecret::new(CLIENT_SECRET.to_owned()))
         .set_token_uri(TokenUrl::new(token_url.to_owned()).unwrap());
     let http = |request: oauth2::HttpRequest| over_ureq(&agent, request);
-    group.bench_function("oauth2_crate", |b| {
-        b.iter(|| oauth.exchange_client_credentials().request(&http).unwrap().access_token().secret().len())
+
+    let mut fetches: Vec<Fetch> = vec![(
+        "hctoken_rust",
+        Box::new(|| {
+            client.invalidate();
+            client.with_token(str::len).unwrap()
+        }),
+    )];
+    match &so_client {
+        Some(so_client) => {
+            let mut buf = vec![0u8; 4096];
+            fetches.push((
+                "hctoken_so",
+                Box::new(move || {
+                    so_client.invalidate();
+                    so_client.get_token_into(&mut buf)
+                }),
+            ));
+        }
+        None => eprintln!("skipping hctoken_so: build the release library first (cargo build --release --lib)"),
+    }
+    fetches.push(("ureq_post", Box::new(|| post().len())));
+    fetches.push((
+        "ureq_post_and_json_parse",
+        Box::new(|| {
+            let body: serde_json::Value = serde_json::from_slice(&post()).unwrap();
+            body["access_token"].as_str().unwrap().len()
+        }),
+    ));
+    fetches.push((
+        "oauth2_crate",
+        Box::new(|| oauth.exchange_client_credentials().request(&http).unwrap().access_token().secret().len()),
+    ));
+
+    let mut group = c.benchmark_group("fetch");
+    for (name, fetch) in &mut fetches {
+        group.bench_function(*name, |b| b.iter(&mut *fetch));
+    }
+    // What a program pays once per client: configuration checks, TLS set-up, a new connection
+    // (a new thread on this server), the first fetch.
+    let config = support::rust_config(token_url);
+    group.bench_function("hctoken_new_client_first_token", |b| {
+        b.iter(|| hctoken::Client::new(&config).unwrap().with_token(str::len).unwrap())
     });
     group.finish();
+
+    if support::full_run() {
+        interleaved(&mut fetches);
+    }
+    // Each client above kept one connection alive (the new-client benchmark aside, one per
+    // client); one that reconnected on every fetch would show here as thousands more.
+    println!("token server: {} requests over {} connections", server.requests(), server.connections());
+}
+
+/// One fetch of each kind in turn, round after round, each timed alone: loopback round trips
+/// drift with whatever else the machine does, and interleaving puts the same drift under every
+/// kind, so their ratios hold still better than criterion's one-after-the-other medians.
+fn interleaved(fetches: &mut [Fetch]) {
+    const WARM_UP_ROUNDS: usize = 100;
+    const ROUNDS: usize = 2000;
+    let mut samples: Vec<Vec<f64>> = vec![Vec::with_capacity(ROUNDS); fetches.len()];
+    let kinds = fetches.len();
+    for round in 0..WARM_UP_ROUNDS + ROUNDS {
+        // Each round starts with the next kind, so no kind always follows the same other one.
+        for i in (0..kinds).map(|k| (k + round) % kinds) {
+            let started = Instant::now();
+            black_box((fetches[i].1)());
+            if round >= WARM_UP_ROUNDS {
+                samples[i].push(started.elapsed().as_nanos() as f64);
+            }
+        }
+    }
+    let medians: serde_json::Map<String, serde_json::Value> = fetches
+        .iter()
+        .zip(&mut samples)
+        .map(|((name, _), samples)| (name.to_string(), serde_json::json!(support::median(samples))))
+        .collect();
+    println!("interleaved fetch medians ({ROUNDS} rounds): {}", serde_json::Value::Object(medians.clone()));
+    support::results::write("fetch_interleaved", &serde_json::json!({"rounds": ROUNDS, "median_ns": medians}));
 }
 
 /// oauth2's blocking HTTP client interface over a ureq agent (what its `ureq` feature does, but

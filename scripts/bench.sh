@@ -15,6 +15,8 @@ cd "$(dirname "$0")/.."
 out="$PWD/target/hctoken-bench"
 venv="$PWD/target/bench-venv"
 mkdir -p "$out"
+# Other work on the machine skews every figure; the report shows the load at start and end.
+cut -d' ' -f1 /proc/loadavg > "$out/loadavg-start.txt"
 
 echo "== release library"
 cargo build --release --lib

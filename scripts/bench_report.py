@@ -73,6 +73,17 @@ def ratio(a: Optional[float], b: Optional[float]) -> str:
     return f"{a / b:.2f}x"
 
 
+def load_average(results: Path) -> str:
+    """The 1-minute load average when scripts/bench.sh started, and now."""
+    try:
+        now = Path("/proc/loadavg").read_text().split()[0]
+    except OSError:
+        return "unknown"
+    start_file = results / "loadavg-start.txt"
+    start = start_file.read_text().strip() if start_file.is_file() else "?"
+    return f"{start} at start, {now} at end (1-minute)"
+
+
 def machine() -> Dict[str, str]:
     model = "unknown"
     try:
@@ -132,6 +143,7 @@ def cached_path(r: Report) -> None:
         ("malloc_free_1000_bytes", "malloc + free, 1,000 bytes"),
         ("malloc_free_1201_bytes", "malloc + free, 1,201 bytes"),
         ("cstring_round_trip_1200_bytes", "what get_token + string_free do to the bytes (wipe via `Vec` zeroize)"),
+        ("cstring_round_trip_1200_bytes_slice_wipe", "the same, wiping the bytes as a slice (one memset)"),
     ]
     r.say("The parts the cached path is made of, measured alone (the floor):")
     r.say()
@@ -147,6 +159,7 @@ def contention(r: Report) -> None:
     for group, label, threads in [
         ("contention_get_token_into", "`hct_client_get_token_into`", [1, 2, 4, 8]),
         ("contention_get_token", "`hct_client_get_token` + `hct_string_free`", [1, 2, 4, 8]),
+        ("contention_copy_baseline", "baseline: the bare 1,200-byte copy, nothing shared (the machine's ceiling)", [1, 2]),
         ("contention_rwlock_baseline", "baseline: `std::sync::RwLock<String>` read + copy", [1, 2]),
     ]:
         base = r.median_ns(group, "1")
@@ -157,7 +170,7 @@ def contention(r: Report) -> None:
             speedup = None if value is None or base is None else (n / value) / (1 / base)
             row = [str(n), ns(value), "n/a" if throughput is None else f"{throughput:.1f} M/s"]
             row.append("n/a" if speedup is None else f"{speedup:.2f}x")
-            if n == 2 and group != "contention_rwlock_baseline":
+            if n == 2 and "baseline" not in group:
                 row.append(verdict(speedup, TARGET_TWO_THREAD_RATIO, below=False))
             else:
                 row.append("")
@@ -165,6 +178,31 @@ def contention(r: Report) -> None:
         r.say(f"{label}:")
         r.say()
         r.table(["threads", "median per round", "throughput", "vs 1 thread", ""], rows)
+
+
+def contention_pairs(r: Report) -> None:
+    data = r.result("contention_pairs")
+    if data is None:
+        return
+    lib, copy = data["get_token_into"], data["copy"]
+    r.say(
+        f"Measured in {data['pairs']} alternating pairs of 1-thread and 2-thread runs (so that other load on the "
+        "machine weighs on both sides of each ratio alike), the 2-thread / 1-thread throughput ratio:"
+    )
+    r.say()
+    r.table(
+        ["", "median", "min", "max", ""],
+        [
+            [
+                "`hct_client_get_token_into`",
+                f"{lib['median']:.2f}x",
+                f"{lib['min']:.2f}x",
+                f"{lib['max']:.2f}x",
+                verdict(lib["median"], TARGET_TWO_THREAD_RATIO, below=False),
+            ],
+            ["bare copy (the machine's ceiling)", f"{copy['median']:.2f}x", f"{copy['min']:.2f}x", f"{copy['max']:.2f}x", ""],
+        ],
+    )
 
 
 def stampede(r: Report) -> None:
@@ -223,7 +261,14 @@ def refresh_window(r: Report) -> None:
 def fetch_and_peers(r: Report) -> None:
     r.say("## Fetch cost (local keep-alive server, no latency)")
     r.say()
-    base = r.median_ns("fetch", "hctoken_rust")
+    inter = (r.result("fetch_interleaved") or {}).get("median_ns", {})
+    r.say(
+        "Median time per fetch. \"interleaved\": one fetch of each kind in turn, round after round "
+        f"({(r.result('fetch_interleaved') or {}).get('rounds', '?')} rounds), so that drift on the machine falls on "
+        "every kind alike; the ratios come from these. \"criterion\": each kind measured on its own."
+    )
+    r.say()
+    base = inter.get("hctoken_rust")
     rows = []
     for bench, label in [
         ("hctoken_rust", "hctoken, Rust (`invalidate` + `with_token`)"),
@@ -231,10 +276,16 @@ def fetch_and_peers(r: Report) -> None:
         ("ureq_post", "plain ureq POST, same HTTP stack (body read, not parsed)"),
         ("ureq_post_and_json_parse", "plain ureq POST + `serde_json` parse"),
         ("oauth2_crate", "Rust `oauth2` crate, client credentials, over the same ureq agent"),
+        ("hctoken_new_client_first_token", "hctoken, new client + first token (new connection)"),
     ]:
-        value = r.median_ns("fetch", bench)
-        rows.append([label, ns(value), ratio(value, base)])
-    r.table(["fetch", "median", "vs hctoken (Rust)"], rows)
+        value = inter.get(bench)
+        if value is None:
+            # Not interleaved (it makes a new connection each time): a ratio of criterion medians.
+            versus = ratio(r.median_ns("fetch", bench), r.median_ns("fetch", "hctoken_rust"))
+        else:
+            versus = ratio(value, base)
+        rows.append([label, ns(value), versus, ns(r.median_ns("fetch", bench))])
+    r.table(["fetch", "interleaved", "vs hctoken (Rust)", "criterion"], rows)
 
     peers = r.result("peers")
     r.say("## Peers from Python (same server, same run)")
@@ -265,7 +316,7 @@ def fetch_and_peers(r: Report) -> None:
     r.say(
         f"Python {peers['versions'].get('python', '')}, requests {peers['versions'].get('requests', '')}; "
         f"hctoken loaded from {Path(peers.get('hctoken_library', '')).name}. Rust peer: "
-        f"the `oauth2` crate fetch is {ratio(r.median_ns('fetch', 'oauth2_crate'), base)} hctoken's (table above)."
+        f"the `oauth2` crate fetch is {ratio(inter.get('oauth2_crate'), base)} hctoken's (table above)."
     )
     r.say()
 
@@ -311,9 +362,13 @@ def main() -> int:
     r = Report(args.criterion, args.results)
     r.say("# hctoken benchmark report")
     r.say()
-    r.table(["", ""], [[key, value] for key, value in machine().items()])
+    facts = machine()
+    facts["load average"] = load_average(args.results)
+    facts["command"] = "`scripts/bench.sh`"
+    r.table(["", ""], [[key, value] for key, value in facts.items()])
     cached_path(r)
     contention(r)
+    contention_pairs(r)
     stampede(r)
     refresh_window(r)
     fetch_and_peers(r)

@@ -17,6 +17,7 @@ pub const LIFETIME_SECS: u64 = 3600;
 #[derive(Default)]
 struct Shared {
     stopping: AtomicBool,
+    connections: AtomicU64,
     requests: AtomicU64,
     latency_us: AtomicU64,
 }
@@ -42,6 +43,7 @@ impl TokenServer {
                         break;
                     }
                     let Ok(stream) = stream else { continue };
+                    shared.connections.fetch_add(1, Ordering::SeqCst);
                     let shared = Arc::clone(&shared);
                     thread::spawn(move || serve_connection(stream, &shared));
                 }
@@ -58,6 +60,11 @@ impl TokenServer {
     /// Token requests answered (or being answered) so far.
     pub fn requests(&self) -> u64 {
         self.shared.requests.load(Ordering::SeqCst)
+    }
+
+    /// Connections accepted so far: with keep-alive, far fewer than requests.
+    pub fn connections(&self) -> u64 {
+        self.shared.connections.load(Ordering::SeqCst)
     }
 
     /// Delay before each answer from now on.

@@ -88,7 +88,12 @@ impl Transport {
             None => None,
         };
         let mut transport = Transport {
-            tls: Arc::new(tls_config(settings)?),
+            // One TLS configuration (and so one parsed copy of the system's trust store, ~90 KB)
+            // for every client without a ca_file, instead of one per client.
+            tls: match settings.ca_file {
+                None => Arc::clone(DEFAULT_TLS.as_ref().map_err(Clone::clone)?),
+                Some(_) => Arc::new(tls_config(settings)?),
+            },
             proxy,
             proxy_url: settings.proxy.as_ref().map(|proxy| proxy.host_and_port()),
             user_agent: settings.user_agent.clone(),
@@ -356,11 +361,19 @@ fn replace_all(body: SecretBytes, needle: &[u8], with: &[u8]) -> SecretBytes {
 /// its contents left behind: growing copies into a new buffer and wipes the old one, since the
 /// body holds the token.
 fn read_capped(mut reader: impl Read, cap: usize) -> std::io::Result<Option<SecretBytes>> {
-    const INITIAL: usize = 16 * 1024;
+    // A token response is 1-2 KB; every byte of capacity is wiped on drop.
+    const INITIAL: usize = 4 * 1024;
     let mut body = Zeroizing::new(Vec::with_capacity(INITIAL));
-    let mut chunk = Zeroizing::new([0u8; 8 * 1024]);
+    // Zeroizing<[u8; N]> wipes an array byte by byte (8 KB: ~2 us per fetch); wipe it as a slice.
+    struct Chunk([u8; 8 * 1024]);
+    impl Drop for Chunk {
+        fn drop(&mut self) {
+            zeroize::Zeroize::zeroize(&mut self.0[..]);
+        }
+    }
+    let mut chunk = Chunk([0u8; 8 * 1024]);
     loop {
-        let n = match reader.read(&mut chunk[..]) {
+        let n = match reader.read(&mut chunk.0[..]) {
             Ok(0) => break,
             Ok(n) => n,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
@@ -374,7 +387,7 @@ fn read_capped(mut reader: impl Read, cap: usize) -> std::io::Result<Option<Secr
             bigger.extend_from_slice(&body);
             body = bigger;
         }
-        body.extend_from_slice(&chunk[..n]);
+        body.extend_from_slice(&chunk.0[..n]);
     }
     Ok(Some(SecretBytes::new(std::mem::take(&mut *body))))
 }
@@ -416,13 +429,20 @@ static SYSTEM_ROOTS: Lazy<Vec<CertificateDer<'static>>> = Lazy::new(|| {
     loaded.certs
 });
 
+/// The TLS configuration of every client without a ca_file: built once per process.
+static DEFAULT_TLS: Lazy<Result<Arc<rustls::ClientConfig>>> = Lazy::new(|| tls_config_roots(None).map(Arc::new));
+
 fn tls_config(settings: &Settings) -> Result<rustls::ClientConfig> {
+    tls_config_roots(settings.ca_file.as_deref())
+}
+
+fn tls_config_roots(ca_file: Option<&std::path::Path>) -> Result<rustls::ClientConfig> {
     let mut roots = rustls::RootCertStore::empty();
     let (_added, _ignored) = roots.add_parsable_certificates(SYSTEM_ROOTS.iter().cloned());
     if roots.is_empty() {
         roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
     }
-    if let Some(path) = &settings.ca_file {
+    if let Some(path) = ca_file {
         let shown = path.display();
         let certs = CertificateDer::pem_file_iter(path)
             .map_err(|e| Error::config(format!("ca_file {shown} cannot be read: {e}")))?

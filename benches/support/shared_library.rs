@@ -43,30 +43,20 @@ impl SharedLibrary {
             let why = unsafe { CStr::from_ptr(libc::dlerror()) }.to_string_lossy().into_owned();
             return Err(why);
         }
-        let symbol = |name: &str| -> Result<*mut c_void, String> {
-            let c_name = CString::new(name).unwrap();
-            // SAFETY: a live handle and a valid symbol name.
-            let found = unsafe { libc::dlsym(handle, c_name.as_ptr()) };
-            if found.is_null() {
-                Err(format!("{} has no symbol {name}", path.display()))
-            } else {
-                Ok(found)
-            }
-        };
-        // SAFETY: each symbol is the function of that name in include/hctoken.h, with the
-        // signature declared there.
+        // SAFETY (each use): the symbol is the function of that name in include/hctoken.h, and
+        // the field it goes into has the signature declared there.
         unsafe {
             Ok(SharedLibrary {
                 path: path.to_owned(),
-                config_new: std::mem::transmute(symbol("hct_config_new")?),
-                config_set: std::mem::transmute(symbol("hct_config_set")?),
-                config_free: std::mem::transmute(symbol("hct_config_free")?),
-                client_new: std::mem::transmute(symbol("hct_client_new")?),
-                client_free: std::mem::transmute(symbol("hct_client_free")?),
-                get_token: std::mem::transmute(symbol("hct_client_get_token")?),
-                get_token_into: std::mem::transmute(symbol("hct_client_get_token_into")?),
-                invalidate: std::mem::transmute(symbol("hct_client_invalidate")?),
-                string_free: std::mem::transmute(symbol("hct_string_free")?),
+                config_new: function(handle, path, "hct_config_new")?,
+                config_set: function(handle, path, "hct_config_set")?,
+                config_free: function(handle, path, "hct_config_free")?,
+                client_new: function(handle, path, "hct_client_new")?,
+                client_free: function(handle, path, "hct_client_free")?,
+                get_token: function(handle, path, "hct_client_get_token")?,
+                get_token_into: function(handle, path, "hct_client_get_token_into")?,
+                invalidate: function(handle, path, "hct_client_invalidate")?,
+                string_free: function(handle, path, "hct_string_free")?,
             })
         }
     }
@@ -86,6 +76,22 @@ impl SharedLibrary {
             SoClient { library: self, client }
         }
     }
+}
+
+/// The exported function `name` as a function pointer of type `F`.
+///
+/// # Safety
+/// `F` must be the `extern "C"` function pointer type of that function's declaration.
+unsafe fn function<F: Copy>(handle: *mut c_void, path: &Path, name: &str) -> Result<F, String> {
+    assert_eq!(std::mem::size_of::<F>(), std::mem::size_of::<*mut c_void>());
+    let c_name = CString::new(name).unwrap();
+    // SAFETY: a live handle and a valid symbol name.
+    let found = unsafe { libc::dlsym(handle, c_name.as_ptr()) };
+    if found.is_null() {
+        return Err(format!("{} has no symbol {name}", path.display()));
+    }
+    // SAFETY: a non-NULL function address, of the type the caller vouches for.
+    Ok(unsafe { std::mem::transmute_copy::<*mut c_void, F>(&found) })
 }
 
 /// A client of the shared library.

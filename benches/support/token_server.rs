@@ -90,30 +90,25 @@ fn serve_connection(stream: TcpStream, shared: &Shared) {
     let _ = stream.set_read_timeout(Some(Duration::from_millis(250)));
     let mut writer = stream.try_clone().expect("clone a TCP stream");
     let mut reader = BufReader::new(stream);
-    loop {
-        match read_request(&mut reader, shared) {
-            Ok(Some(body)) => {
-                let serial = shared.requests.fetch_add(1, Ordering::SeqCst);
-                let latency = shared.latency_us.load(Ordering::SeqCst);
-                if latency > 0 {
-                    thread::sleep(Duration::from_micros(latency));
-                }
-                let (status, payload) = if body.windows(18).any(|w| w == b"client_credentials") {
-                    ("200 OK", jwt::token_response(serial, LIFETIME_SECS))
-                } else {
-                    ("400 Bad Request", r#"{"error":"unsupported_grant_type"}"#.to_owned())
-                };
-                let head = format!(
-                    "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nCache-Control: no-store\r\nContent-Length: {}\r\n\r\n",
-                    payload.len()
-                );
-                let mut response = head.into_bytes();
-                response.extend_from_slice(payload.as_bytes());
-                if writer.write_all(&response).is_err() {
-                    break;
-                }
-            }
-            Ok(None) | Err(_) => break,
+    while let Ok(Some(body)) = read_request(&mut reader, shared) {
+        let serial = shared.requests.fetch_add(1, Ordering::SeqCst);
+        let latency = shared.latency_us.load(Ordering::SeqCst);
+        if latency > 0 {
+            thread::sleep(Duration::from_micros(latency));
+        }
+        let (status, payload) = if body.windows(18).any(|w| w == b"client_credentials") {
+            ("200 OK", jwt::token_response(serial, LIFETIME_SECS))
+        } else {
+            ("400 Bad Request", r#"{"error":"unsupported_grant_type"}"#.to_owned())
+        };
+        let head = format!(
+            "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nCache-Control: no-store\r\nContent-Length: {}\r\n\r\n",
+            payload.len()
+        );
+        let mut response = head.into_bytes();
+        response.extend_from_slice(payload.as_bytes());
+        if writer.write_all(&response).is_err() {
+            break;
         }
     }
     let _ = writer.shutdown(Shutdown::Both);

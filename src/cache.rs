@@ -23,6 +23,7 @@ use once_cell::sync::OnceCell;
 use parking_lot::Mutex;
 
 use crate::clock::{duration_to_nanos, Nanos};
+use crate::deadline::Deadline;
 use crate::error::{Error, Result};
 use crate::secret::Secret;
 
@@ -79,13 +80,15 @@ impl TokenCache {
     }
 
     /// Calls `use_token` with a valid token: the cached one, or one that `fetch` gets.
-    /// `now` reads the cache's clock; `fetch` gets a new token, and is called by at most one
-    /// thread at a time.
+    /// `now` reads the cache's clock; `fetch` gets a new token before the deadline it is given,
+    /// and is called by at most one thread at a time. `timeout` bounds the whole call, waiting
+    /// for another thread's fetch included.
     #[inline]
     pub fn with_token<R>(
         &self,
         now: impl Fn() -> Nanos,
-        fetch: impl FnOnce() -> Result<CachedToken>,
+        timeout: Duration,
+        fetch: impl FnOnce(Deadline) -> Result<CachedToken>,
         use_token: impl FnOnce(&str) -> R,
     ) -> Result<R> {
         let current = self.current.load();
@@ -95,7 +98,7 @@ impl TokenCache {
                 return Ok(use_token(cached.token.expose()));
             }
             if now < cached.expires_at {
-                if self.refresh_in_background_of_readers(now, fetch) {
+                if self.refresh_in_background_of_readers(now, || fetch(Deadline::after(timeout))) {
                     // This caller refreshed: serve the new token, or the old one if the refresh
                     // failed.
                     let newest = self.current.load();
@@ -106,7 +109,7 @@ impl TokenCache {
             }
         }
         drop(current);
-        let token = self.fetch_or_wait(&now, fetch)?;
+        let token = self.fetch_or_wait(&now, || fetch(Deadline::after(timeout)))?;
         Ok(use_token(token.token.expose()))
     }
 
@@ -114,6 +117,26 @@ impl TokenCache {
     pub fn invalidate(&self) {
         self.current.store(None);
         self.refresh_not_before.store(0, Ordering::Relaxed);
+    }
+
+    /// Drops the cached token only if it is still `refused` (an API answered 401 to it), so of
+    /// many threads that saw the same 401 only the first causes a new fetch. Compared in
+    /// constant time; swapped atomically. Returns whether this call dropped it.
+    pub fn invalidate_if(&self, refused: &str) -> bool {
+        let current = self.current.load();
+        let Some(cached) = current.as_ref() else { return false };
+        if !crate::secret::constant_time_eq(cached.token.expose().as_bytes(), refused.as_bytes()) {
+            return false;
+        }
+        let previous = self.current.compare_and_swap(&*current, None);
+        let dropped = match (previous.as_ref(), current.as_ref()) {
+            (Some(previous), Some(current)) => Arc::ptr_eq(previous, current),
+            _ => false,
+        };
+        if dropped {
+            self.refresh_not_before.store(0, Ordering::Relaxed);
+        }
+        dropped
     }
 
     /// Whether a token is cached and not expired at `now`.
@@ -233,7 +256,7 @@ mod tests {
     }
 
     fn get(cache: &TokenCache, clock: &ManualClock, fetch: impl FnOnce() -> Result<CachedToken>) -> Result<String> {
-        cache.with_token(|| clock.now(), fetch, str::to_owned)
+        cache.with_token(|| clock.now(), Duration::from_secs(30), |_deadline| fetch(), str::to_owned)
     }
 
     #[test]

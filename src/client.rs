@@ -7,6 +7,7 @@ use std::time::Duration;
 use crate::cache::{CachedToken, TokenCache};
 use crate::clock::{Clock, ManualClock, Nanos};
 use crate::config::{Config, Settings};
+use crate::deadline::Deadline;
 use crate::error::{Error, ErrorKind, Result};
 use crate::request::{self, TokenRequest};
 use crate::response::{self, Expectations, HttpAnswer};
@@ -71,6 +72,7 @@ impl Client {
     }
 
     fn with_clock(config: &Config, clock: Clock) -> Result<Client> {
+        crate::fork::install();
         let settings = config.resolve()?;
         let transport = Transport::new(&settings)?;
         // The request never changes for a client, so build it once.
@@ -90,12 +92,19 @@ impl Client {
     /// Calls `use_token` with a valid token without copying it; the fastest way in.
     #[inline]
     pub fn with_token<R>(&self, use_token: impl FnOnce(&str) -> R) -> Result<R> {
-        self.cache.with_token(|| self.clock.now(), || self.fetch(), use_token)
+        self.cache.with_token(|| self.clock.now(), self.settings.timeout, |deadline| self.fetch(deadline), use_token)
     }
 
     /// Drops the cached token (after an API answered 401, say); the next call fetches anew.
     pub fn invalidate(&self) {
         self.cache.invalidate();
+    }
+
+    /// Drops the cached token only if it is still `refused_token` (the token an API answered
+    /// 401 to); returns whether it did. Of many threads that saw a 401 for the same token,
+    /// exactly one causes a new fetch. Prefer this to `invalidate` in 401 handlers.
+    pub fn invalidate_if(&self, refused_token: &str) -> bool {
+        self.cache.invalidate_if(refused_token)
     }
 
     /// The profile name, token URL and client id, for diagnostics (never the secret).
@@ -112,10 +121,10 @@ impl Client {
         self.cache.remaining(self.clock.now())
     }
 
-    fn fetch(&self) -> Result<CachedToken> {
+    fn fetch(&self, deadline: Deadline) -> Result<CachedToken> {
         // Count the lifetime from before the request went out: the server's clock started then.
         let sent_at: Nanos = self.clock.now();
-        let raw = self.transport.send(&self.request)?;
+        let raw = self.transport.send(&self.request, deadline)?;
         let issued = response::parse(
             &HttpAnswer {
                 status: raw.status,

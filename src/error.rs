@@ -53,6 +53,8 @@ pub struct Error {
     kind: ErrorKind,
     message: String,
     oauth: Option<OAuthDetails>,
+    /// The token endpoint's HTTP status, when the error is about an answer it gave.
+    http_status: Option<u16>,
 }
 
 /// The `error` and `error_description` fields of an OAuth error body.
@@ -64,7 +66,7 @@ pub struct OAuthDetails {
 
 impl Error {
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        Error { kind, message: message.into(), oauth: None }
+        Error { kind, message: message.into(), oauth: None, http_status: None }
     }
 
     pub fn invalid_argument(message: impl Into<String>) -> Self {
@@ -96,7 +98,7 @@ impl Error {
             message.push_str("\nhint: ");
             message.push_str(hint);
         }
-        Error { kind: ErrorKind::OAuth, message, oauth: Some(details) }
+        Error { kind: ErrorKind::OAuth, message, oauth: Some(details), http_status: None }
     }
 
     pub fn kind(&self) -> ErrorKind {
@@ -105,6 +107,35 @@ impl Error {
 
     pub fn message(&self) -> &str {
         &self.message
+    }
+
+    /// Records the HTTP status of the answer this error is about.
+    pub fn with_http_status(mut self, status: u16) -> Self {
+        self.http_status = Some(status);
+        self
+    }
+
+    /// The HTTP status of the answer this error is about, if it is about one.
+    pub fn http_status(&self) -> Option<u16> {
+        self.http_status
+    }
+
+    /// The same error with another message (the kind, OAuth fields and status are kept).
+    pub fn with_message(mut self, message: impl Into<String>) -> Self {
+        self.message = message.into();
+        self
+    }
+
+    /// Whether asking again soon would get the same answer: the server refused this client
+    /// (an OAuth error, or a 4xx other than 408 Request Timeout and 429 Too Many Requests), or
+    /// its certificate or TLS setup does not pass. Such failures are remembered for a while
+    /// (negative caching) instead of being re-sent on every call.
+    pub fn is_definite_refusal(&self) -> bool {
+        match self.kind {
+            ErrorKind::OAuth | ErrorKind::Tls => true,
+            ErrorKind::Http => self.http_status.is_some_and(|s| (400..500).contains(&s) && s != 408 && s != 429),
+            _ => false,
+        }
     }
 
     /// The server's OAuth error fields, for `ErrorKind::OAuth`.

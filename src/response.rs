@@ -64,7 +64,7 @@ pub fn parse(answer: &HttpAnswer<'_>, expect: Expectations) -> Result<IssuedToke
     let object = json.as_ref().and_then(Value::as_object);
 
     if let Some(details) = object.and_then(oauth_error) {
-        return Err(Error::oauth(details, json_body_hint(expect, answer.status)));
+        return Err(Error::oauth(details, json_body_hint(expect, answer.status)).with_http_status(answer.status));
     }
     if !(200..300).contains(&answer.status) {
         let mut message = format!(
@@ -78,7 +78,7 @@ pub fn parse(answer: &HttpAnswer<'_>, expect: Expectations) -> Result<IssuedToke
         if let Some(hint) = json_body_hint(expect, answer.status) {
             message.push_str(&format!(" ({hint})"));
         }
-        return Err(Error::new(ErrorKind::Http, message));
+        return Err(Error::new(ErrorKind::Http, message).with_http_status(answer.status));
     }
     let object = object.ok_or_else(|| {
         let what = if answer.body.is_empty() {

@@ -14,7 +14,7 @@
 //!   the deadline, the fetch gives up at once instead of sleeping into a timeout, and no request
 //!   is sent before that time (at most `MAX_HOLD` ahead) by later fetches of the same client.
 
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// Requests per fetch, the first one included.
 pub const MAX_ATTEMPTS: u32 = 3;
@@ -29,25 +29,6 @@ pub const MAX_HOLD: Duration = Duration::from_secs(300);
 /// HTTP statuses that say "try again later" rather than "this request is wrong".
 pub fn is_retryable_status(status: u16) -> bool {
     matches!(status, 429 | 500 | 502 | 503 | 504)
-}
-
-/// The point in time a whole fetch must be over by.
-#[derive(Clone, Copy, Debug)]
-pub struct Deadline {
-    at: Instant,
-}
-
-impl Deadline {
-    pub fn after(timeout: Duration) -> Deadline {
-        let now = Instant::now();
-        // An absurd timeout cannot overflow: it is capped by the config to 10 minutes anyway.
-        Deadline { at: now.checked_add(timeout).unwrap_or(now + Duration::from_secs(86_400)) }
-    }
-
-    /// Time left; zero once the deadline has passed.
-    pub fn remaining(&self) -> Duration {
-        self.at.saturating_duration_since(Instant::now())
-    }
 }
 
 /// What the transport does after an attempt.
@@ -88,6 +69,7 @@ pub fn next(attempt: u32, retryable: bool, retry_after: Option<Duration>, remain
 
 /// Full jitter: uniformly random between zero and the retry's ceiling.
 pub fn backoff(retry: u32) -> Duration {
+    crate::fork::reseed_jitter_after_fork();
     let ceiling = backoff_ceiling(retry);
     let millis = u64::try_from(ceiling.as_millis()).unwrap_or(u64::MAX);
     Duration::from_millis(fastrand::u64(0..=millis))
@@ -210,13 +192,5 @@ mod tests {
         for bad in ["", "-5", "1.5", "soon", "Sunday, 06-Nov-94 08:49:37 GMT", "Sun Nov  6 08:49:37 1994", "Sun, 06 Nov 1994 25:49:37 GMT", "Sun, 06 Foo 1994 08:49:37 GMT", "Sun, 06 Nov 1994 08:49:37 UTC"] {
             assert_eq!(parse_retry_after(bad, now), None, "{bad}");
         }
-    }
-
-    #[test]
-    fn the_deadline_counts_down_to_zero() {
-        let deadline = Deadline::after(Duration::from_millis(20));
-        assert!(deadline.remaining() <= Duration::from_millis(20));
-        std::thread::sleep(Duration::from_millis(30));
-        assert_eq!(deadline.remaining(), Duration::ZERO);
     }
 }

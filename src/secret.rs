@@ -81,6 +81,16 @@ pub fn wipe(bytes: &mut [u8]) {
     zeroize::Zeroize::zeroize(bytes);
 }
 
+/// Whether `a` and `b` are equal, in time that depends on their lengths only, not on where
+/// they first differ (a token compared against one an attacker guesses must not leak a prefix).
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let diff = a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y));
+    std::hint::black_box(diff) == 0
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -90,6 +100,14 @@ mod tests {
         let mut bytes = *b"token-bytes";
         wipe(&mut bytes);
         assert_eq!(bytes, [0u8; 11]);
+    }
+
+    #[test]
+    fn constant_time_eq_compares_whole_slices() {
+        assert!(constant_time_eq(b"abc", b"abc"));
+        assert!(!constant_time_eq(b"abc", b"abd"));
+        assert!(!constant_time_eq(b"abc", b"ab"));
+        assert!(constant_time_eq(b"", b""));
     }
 
     #[test]

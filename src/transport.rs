@@ -23,7 +23,8 @@ use crate::config::Settings;
 use crate::error::{Error, ErrorKind, Result};
 use crate::request::TokenRequest;
 use crate::response::MAX_BODY_BYTES;
-use crate::retry::{self, Deadline, Next, StopReason};
+use crate::deadline::Deadline;
+use crate::retry::{self, Next, StopReason};
 use crate::secret::SecretBytes;
 
 /// Connections idle for longer are closed rather than reused (see the module comment). Below
@@ -107,9 +108,8 @@ impl Transport {
         Ok(transport)
     }
 
-    /// Sends the request, retrying transient failures, all within `timeout_ms`.
-    pub fn send(&self, request: &TokenRequest) -> Result<RawResponse> {
-        let deadline = Deadline::after(self.timeout);
+    /// Sends the request, retrying transient failures, all before `deadline`.
+    pub fn send(&self, request: &TokenRequest, deadline: Deadline) -> Result<RawResponse> {
         self.check_hold(&request.url)?;
         let mut attempt = 0;
         loop {

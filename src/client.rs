@@ -12,7 +12,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::request::{self, TokenRequest};
 use crate::response::{self, Expectations, HttpAnswer};
 use crate::secret::Secret;
-use crate::transport::Transport;
+use crate::http::Transport;
 
 /// An access token handed to the caller: zeroed when dropped, redacted in `Debug`.
 #[derive(Clone)]

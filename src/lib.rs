@@ -21,12 +21,13 @@ mod deadline;
 mod error;
 pub mod ffi;
 mod fork;
+mod http;
 mod profile;
 mod request;
 mod response;
 mod retry;
 mod secret;
-mod transport;
+mod tls;
 
 pub use client::{AccessToken, Client};
 #[doc(hidden)]

@@ -40,6 +40,11 @@ pub enum Reply {
     HangUp,
     /// Waits, then replies.
     Delayed(Duration, Box<Reply>),
+    /// A JSON answer with Content-Length that keeps the connection open for the next request
+    /// (keep-alive), or closes it right after the answer when `then_close`.
+    KeepAlive { status: u16, body: Vec<u8>, then_close: bool },
+    /// These raw bytes first (1xx interim answers, say), then the reply.
+    Prefixed(Vec<u8>, Box<Reply>),
 }
 
 impl Reply {
@@ -57,6 +62,12 @@ impl Reply {
         }
     }
 
+    /// A good bearer token response on a connection kept open for the next request.
+    pub fn token_kept_alive(token: &str, expires_in: u64) -> Reply {
+        let body = format!(r#"{{"access_token":"{token}","token_type":"Bearer","expires_in":{expires_in}}}"#);
+        Reply::KeepAlive { status: 200, body: body.into_bytes(), then_close: false }
+    }
+
     /// A good bearer token response.
     pub fn token(token: &str, expires_in: u64) -> Reply {
         Reply::json(200, &format!(r#"{{"access_token":"{token}","token_type":"Bearer","expires_in":{expires_in}}}"#))
@@ -71,6 +82,7 @@ pub struct HostileServer {
     stop: Arc<AtomicBool>,
     seen: Arc<Mutex<Vec<Seen>>>,
     script: Arc<Mutex<Arc<Script>>>,
+    connections: Arc<AtomicUsize>,
     acceptor: Option<thread::JoinHandle<()>>,
 }
 
@@ -82,20 +94,22 @@ impl HostileServer {
         let seen: Arc<Mutex<Vec<Seen>>> = Arc::default();
         let script: Arc<Mutex<Arc<Script>>> = Arc::new(Mutex::new(Arc::new(script)));
         let counter = Arc::new(AtomicUsize::new(0));
+        let connections = Arc::new(AtomicUsize::new(0));
         let acceptor = {
-            let (stop, seen, script) = (stop.clone(), seen.clone(), script.clone());
+            let (stop, seen, script, connections) = (stop.clone(), seen.clone(), script.clone(), connections.clone());
             thread::spawn(move || {
                 for stream in listener.incoming() {
                     if stop.load(Ordering::SeqCst) {
                         break;
                     }
                     let Ok(stream) = stream else { continue };
+                    connections.fetch_add(1, Ordering::SeqCst);
                     let (stop, seen, script, counter) = (stop.clone(), seen.clone(), script.clone(), counter.clone());
                     thread::spawn(move || serve_connection(stream, &stop, &seen, &script, &counter));
                 }
             })
         };
-        HostileServer { addr, stop, seen, script, acceptor: Some(acceptor) }
+        HostileServer { addr, stop, seen, script, connections, acceptor: Some(acceptor) }
     }
 
     /// Every request gets the same reply.
@@ -118,6 +132,11 @@ impl HostileServer {
 
     pub fn port(&self) -> u16 {
         self.addr.port()
+    }
+
+    /// Connections accepted so far (the one `Drop` makes to wake the acceptor aside).
+    pub fn connections(&self) -> usize {
+        self.connections.load(Ordering::SeqCst)
     }
 
     pub fn requests(&self) -> usize {
@@ -219,6 +238,21 @@ fn send_reply(stream: &mut TcpStream, reply: &Reply, stop: &AtomicBool) -> bool 
         }
         Reply::Delayed(wait, reply) => {
             thread::sleep(*wait);
+            send_reply(stream, reply, stop)
+        }
+        Reply::KeepAlive { status, body, then_close } => {
+            let head = format!("HTTP/1.1 {status} Whatever\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n", body.len());
+            let sent = stream.write_all(head.as_bytes()).and_then(|_| stream.write_all(body)).and_then(|_| stream.flush());
+            if *then_close {
+                let _ = stream.shutdown(Shutdown::Both);
+                return false;
+            }
+            sent.is_ok()
+        }
+        Reply::Prefixed(prefix, reply) => {
+            if stream.write_all(prefix).is_err() {
+                return false;
+            }
             send_reply(stream, reply, stop)
         }
     }

@@ -249,11 +249,190 @@ fn the_system_trust_store_is_used_by_default() {
 fn a_tls_server_that_never_answers_the_handshake_times_out() {
     let server = HostileServer::always(Reply::Silent);
     let url = format!("https://127.0.0.1:{}/oauth2/token", server.port());
-    let client = Client::new(&config(&url, SECRET, &[("timeout_ms", "700")])).unwrap();
+    let client = Client::new(&config(&url, SECRET, &[("timeout_ms", "1000")])).unwrap();
     let start = Instant::now();
     let error = client.token().unwrap_err();
     assert_eq!(error.kind(), ErrorKind::Timeout, "{error:?}");
-    assert!(start.elapsed() < Duration::from_millis(1400), "{:?}", start.elapsed());
+    assert_within_timeout(start.elapsed(), 1000);
+}
+
+/// The bound every call keeps: `timeout_ms` + 10 %.
+fn assert_within_timeout(elapsed: Duration, timeout_ms: u64) {
+    assert!(elapsed <= Duration::from_millis(timeout_ms + timeout_ms / 10), "took {elapsed:?} with timeout_ms {timeout_ms}");
+}
+
+/// Relays a connection to `upstream`, passing what the client sends at once and what the
+/// server sends one byte every `every`: a server that trickles its TLS handshake.
+struct TrickleRelay {
+    port: u16,
+    stop: Arc<AtomicBool>,
+    acceptor: Option<thread::JoinHandle<()>>,
+}
+
+impl TrickleRelay {
+    fn start(upstream: u16, every: Duration) -> TrickleRelay {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let stop = Arc::new(AtomicBool::new(false));
+        let acceptor = {
+            let stop = stop.clone();
+            thread::spawn(move || {
+                for client in listener.incoming() {
+                    if stop.load(Ordering::SeqCst) {
+                        break;
+                    }
+                    let Ok(client) = client else { continue };
+                    let Ok(server) = TcpStream::connect(("127.0.0.1", upstream)) else { continue };
+                    let (mut client_read, mut server_write) = (client.try_clone().unwrap(), server.try_clone().unwrap());
+                    thread::spawn(move || {
+                        let _ = std::io::copy(&mut client_read, &mut server_write);
+                    });
+                    let stop = stop.clone();
+                    thread::spawn(move || {
+                        let (mut server, mut client) = (server, client);
+                        let _ = server.set_read_timeout(Some(Duration::from_secs(20)));
+                        let mut byte = [0u8; 1];
+                        while !stop.load(Ordering::SeqCst) && matches!(server.read(&mut byte), Ok(1)) {
+                            if client.write_all(&byte).is_err() {
+                                break;
+                            }
+                            thread::sleep(every);
+                        }
+                    });
+                }
+            })
+        };
+        TrickleRelay { port, stop, acceptor: Some(acceptor) }
+    }
+}
+
+impl Drop for TrickleRelay {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        let _ = TcpStream::connect(("127.0.0.1", self.port));
+        if let Some(acceptor) = self.acceptor.take() {
+            let _ = acceptor.join();
+        }
+    }
+}
+
+#[test]
+fn a_tls_server_that_trickles_its_handshake_times_out_on_time() {
+    // Each read is answered (a byte every 0.3 s), so only a deadline over the whole handshake
+    // ends it: a timeout per read would wait for ever.
+    let pki = Pki::new(&["localhost", "127.0.0.1"]);
+    let server = TlsTokenServer::start(&pki);
+    let relay = TrickleRelay::start(server.port, Duration::from_millis(300));
+    let url = format!("https://127.0.0.1:{}/oauth2/token", relay.port);
+    let client = Client::new(&config(&url, SECRET, &[("timeout_ms", "1500"), ("ca_file", path_str(&pki.ca_pem))])).unwrap();
+    let start = Instant::now();
+    let error = client.token().unwrap_err();
+    let elapsed = start.elapsed();
+    println!("trickled TLS handshake: timeout_ms 1500, failed after {} ms: {error}", elapsed.as_millis());
+    assert_eq!(error.kind(), ErrorKind::Timeout, "{error:?}");
+    assert!(error.message().contains("TLS handshake") && error.message().contains("timeout_ms"), "{error}");
+    assert!(elapsed <= Duration::from_millis(1650), "{elapsed:?}");
+    assert_eq!(server.served.load(Ordering::SeqCst), 0);
+}
+
+/// HTTPS in front of a `HostileServer`: decrypts a request, passes it on, and passes the
+/// server's answer back as it comes (byte by byte when it trickles).
+struct TlsFront {
+    port: u16,
+    stop: Arc<AtomicBool>,
+    acceptor: Option<thread::JoinHandle<()>>,
+}
+
+impl TlsFront {
+    fn start(pki: &Pki, upstream: u16) -> TlsFront {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let tls = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(vec![pki.cert_der.clone()], PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(pki.key_der.clone())))
+            .unwrap();
+        let tls = Arc::new(tls);
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let stop = Arc::new(AtomicBool::new(false));
+        let acceptor = {
+            let stop = stop.clone();
+            thread::spawn(move || {
+                for tcp in listener.incoming() {
+                    if stop.load(Ordering::SeqCst) {
+                        break;
+                    }
+                    let Ok(tcp) = tcp else { continue };
+                    let (tls, stop) = (tls.clone(), stop.clone());
+                    thread::spawn(move || {
+                        let _ = tcp.set_read_timeout(Some(Duration::from_secs(5)));
+                        let mut stream = rustls::StreamOwned::new(rustls::ServerConnection::new(tls).unwrap(), tcp);
+                        let Some(request) = read_request(&mut stream) else { return };
+                        let Ok(mut upstream) = TcpStream::connect(("127.0.0.1", upstream)) else { return };
+                        let _ = upstream.set_read_timeout(Some(Duration::from_millis(100)));
+                        if upstream.write_all(request.head.as_bytes()).and_then(|_| upstream.write_all(&request.body)).is_err() {
+                            return;
+                        }
+                        let start = Instant::now();
+                        let mut buf = [0u8; 4096];
+                        while !stop.load(Ordering::SeqCst) && start.elapsed() < Duration::from_secs(20) {
+                            match upstream.read(&mut buf) {
+                                Ok(0) => break,
+                                Ok(n) => {
+                                    if stream.write_all(&buf[..n]).and_then(|_| stream.flush()).is_err() {
+                                        break;
+                                    }
+                                }
+                                Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {}
+                                Err(_) => break,
+                            }
+                        }
+                        stream.conn.send_close_notify();
+                        let _ = stream.flush();
+                    });
+                }
+            })
+        };
+        TlsFront { port, stop, acceptor: Some(acceptor) }
+    }
+}
+
+impl Drop for TlsFront {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        let _ = TcpStream::connect(("127.0.0.1", self.port));
+        if let Some(acceptor) = self.acceptor.take() {
+            let _ = acceptor.join();
+        }
+    }
+}
+
+#[test]
+fn slow_answers_over_https_time_out_on_time() {
+    let pki = Pki::new(&["localhost", "127.0.0.1"]);
+    let body = r#"{"access_token":"trickled","token_type":"Bearer","expires_in":3600}"#;
+    let whole = format!("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}", body.len());
+    let head = format!("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 4096\r\n\r\n");
+    let cases = [
+        ("silent server", Reply::Silent),
+        ("trickled headers", Reply::Trickle { bytes: whole.into_bytes(), every: Duration::from_millis(50) }),
+        ("trickled body", Reply::HeadThenTrickle { head: head.into_bytes(), body: vec![b' '; 4096], every: Duration::from_millis(5) }),
+    ];
+    for (name, reply) in cases {
+        let hostile = HostileServer::always(reply);
+        let front = TlsFront::start(&pki, hostile.port());
+        let url = format!("https://127.0.0.1:{}/oauth2/token", front.port);
+        let client = Client::new(&config(&url, SECRET, &[("timeout_ms", "1000"), ("ca_file", path_str(&pki.ca_pem))])).unwrap();
+        let start = Instant::now();
+        let error = client.token().unwrap_err();
+        let elapsed = start.elapsed();
+        println!("https {name}: timeout_ms 1000, failed after {} ms: {error}", elapsed.as_millis());
+        assert_eq!(error.kind(), ErrorKind::Timeout, "{name}: {error:?}");
+        assert!(error.message().contains("timed out waiting for the answer"), "{name}: {error}");
+        assert_within_timeout(elapsed, 1000);
+        assert_eq!(hostile.requests(), 1, "{name}: the request did not get through the TLS front");
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -352,6 +531,8 @@ fn servers_that_offer_only_tls_1_0_or_1_1_are_refused() {
 /// records the CONNECT lines and every byte the client sent through the tunnel.
 struct ConnectProxy {
     port: u16,
+    /// Connections accepted, whatever they carried.
+    accepted: Arc<AtomicUsize>,
     connects: Arc<Mutex<Vec<String>>>,
     tunnelled: Arc<Mutex<Vec<u8>>>,
     stop: Arc<AtomicBool>,
@@ -366,20 +547,22 @@ impl ConnectProxy {
         let connects: Arc<Mutex<Vec<String>>> = Arc::default();
         let tunnelled: Arc<Mutex<Vec<u8>>> = Arc::default();
         let stop = Arc::new(AtomicBool::new(false));
+        let accepted = Arc::new(AtomicUsize::new(0));
         let acceptor = {
-            let (connects, tunnelled, stop) = (connects.clone(), tunnelled.clone(), stop.clone());
+            let (connects, tunnelled, stop, accepted) = (connects.clone(), tunnelled.clone(), stop.clone(), accepted.clone());
             thread::spawn(move || {
                 for client in listener.incoming() {
                     if stop.load(Ordering::SeqCst) {
                         break;
                     }
                     let Ok(client) = client else { continue };
+                    accepted.fetch_add(1, Ordering::SeqCst);
                     let (connects, tunnelled) = (connects.clone(), tunnelled.clone());
                     thread::spawn(move || tunnel(client, refuse, &connects, &tunnelled));
                 }
             })
         };
-        ConnectProxy { port, connects, tunnelled, stop, acceptor: Some(acceptor) }
+        ConnectProxy { port, accepted, connects, tunnelled, stop, acceptor: Some(acceptor) }
     }
 
     fn url(&self) -> String {
@@ -468,6 +651,25 @@ fn a_proxy_that_refuses_the_tunnel_is_a_network_error() {
     assert_eq!(error.kind(), ErrorKind::Network, "{error:?}");
     assert!(error.message().contains("proxy"), "{error}");
     assert_eq!(server.served.load(Ordering::SeqCst), 0);
+}
+
+/// `proxy` is for https: a plain-http token URL (loopback only) never goes through it, which
+/// would hand the proxy the whole request, secret included, in clear text.
+#[test]
+fn plain_http_to_loopback_bypasses_the_proxy() {
+    let server = HostileServer::always(Reply::token("direct", 3600));
+    let proxy = ConnectProxy::start(false);
+    let got = token(&server.url(), &[("proxy", &proxy.url())]).unwrap();
+    assert_eq!(got, "direct");
+    assert_eq!(server.requests(), 1);
+    assert!(proxy.connects.lock().unwrap().is_empty(), "the proxy was asked: {:?}", proxy.connects.lock().unwrap());
+    assert!(proxy.tunnelled.lock().unwrap().is_empty());
+    assert_eq!(proxy.accepted.load(Ordering::SeqCst), 0, "a connection reached the proxy");
+    // And https through the same proxy still takes the tunnel (the CONNECT is counted).
+    let pki = Pki::new(&["localhost", "127.0.0.1"]);
+    let tls_server = TlsTokenServer::start(&pki);
+    assert_eq!(token(&tls_server.url("127.0.0.1"), &[("ca_file", path_str(&pki.ca_pem)), ("proxy", &proxy.url())]).unwrap(), "tls-token");
+    assert_eq!(proxy.accepted.load(Ordering::SeqCst), 1);
 }
 
 #[test]

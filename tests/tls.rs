@@ -413,7 +413,7 @@ fn slow_answers_over_https_time_out_on_time() {
     let pki = Pki::new(&["localhost", "127.0.0.1"]);
     let body = r#"{"access_token":"trickled","token_type":"Bearer","expires_in":3600}"#;
     let whole = format!("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}", body.len());
-    let head = format!("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 4096\r\n\r\n");
+    let head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 4096\r\n\r\n".to_owned();
     let cases = [
         ("silent server", Reply::Silent),
         ("trickled headers", Reply::Trickle { bytes: whole.into_bytes(), every: Duration::from_millis(50) }),

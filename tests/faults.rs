@@ -592,3 +592,76 @@ fn silent_dns_child() {
     let _ = std::fs::remove_dir_all(&dir);
     println!("silent-dns: done");
 }
+
+// ---------------------------------------------------------------------------------------------
+// A connect that never completes
+
+/// A loopback listener with a backlog of 0 that never accepts: once its queue is full, the
+/// kernel drops every further SYN, so a connect hangs as it would towards a black hole.
+struct BlackHole {
+    fd: libc::c_int,
+    port: u16,
+    _queued: Vec<std::net::TcpStream>,
+}
+
+impl BlackHole {
+    fn new() -> Option<BlackHole> {
+        // SAFETY: plain socket calls on a descriptor we own; the address structs are zeroed and
+        // filled as the kernel expects.
+        unsafe {
+            let fd = libc::socket(libc::AF_INET, libc::SOCK_STREAM, 0);
+            assert!(fd >= 0);
+            let mut addr: libc::sockaddr_in = std::mem::zeroed();
+            addr.sin_family = libc::AF_INET as libc::sa_family_t;
+            addr.sin_addr.s_addr = u32::from(std::net::Ipv4Addr::LOCALHOST).to_be();
+            let len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+            assert_eq!(libc::bind(fd, (&addr as *const libc::sockaddr_in).cast(), len), 0);
+            assert_eq!(libc::listen(fd, 0), 0);
+            let mut bound: libc::sockaddr_in = std::mem::zeroed();
+            let mut bound_len = len;
+            assert_eq!(libc::getsockname(fd, (&mut bound as *mut libc::sockaddr_in).cast(), &mut bound_len), 0);
+            let port = u16::from_be(bound.sin_port);
+            // Fill the accept queue until a connect no longer completes.
+            let target = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+            let mut queued = Vec::new();
+            for _ in 0..16 {
+                match std::net::TcpStream::connect_timeout(&target, Duration::from_millis(300)) {
+                    Ok(stream) => queued.push(stream),
+                    Err(_) => return Some(BlackHole { fd, port, _queued: queued }),
+                }
+            }
+            libc::close(fd);
+            None
+        }
+    }
+}
+
+impl Drop for BlackHole {
+    fn drop(&mut self) {
+        // SAFETY: our descriptor, closed once.
+        unsafe { libc::close(self.fd) };
+    }
+}
+
+#[test]
+fn a_connect_that_never_completes_times_out_on_time() {
+    let Some(hole) = BlackHole::new() else {
+        println!("SKIPPED: this kernel completes every loopback connect (no SYN is dropped)");
+        return;
+    };
+    let url = format!("http://127.0.0.1:{}/oauth2/token", hole.port);
+    // Bounded by connect_timeout_ms when it is the shorter...
+    let client = Client::new(&config(&url, SECRET, &[("timeout_ms", "3000"), ("connect_timeout_ms", "1000")])).unwrap();
+    let start = Instant::now();
+    let error = client.token().unwrap_err();
+    let elapsed = start.elapsed();
+    println!("black-hole connect: connect_timeout_ms 1000, failed after {} ms: {error}", elapsed.as_millis());
+    assert_error(&error, ErrorKind::Timeout, &["timed out connecting", "connect_timeout_ms"]);
+    assert_within_timeout(elapsed, 1000);
+    // ...and by timeout_ms when that is.
+    let client = Client::new(&config(&url, SECRET, &[("timeout_ms", "1000"), ("connect_timeout_ms", "5000")])).unwrap();
+    let start = Instant::now();
+    let error = client.token().unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Timeout, "{error:?}");
+    assert_within_timeout(start.elapsed(), 1000);
+}

@@ -93,11 +93,17 @@ struct TlsTokenServer {
     port: u16,
     stop: Arc<AtomicBool>,
     served: Arc<AtomicUsize>,
+    connections: Arc<AtomicUsize>,
     acceptor: Option<thread::JoinHandle<()>>,
 }
 
 impl TlsTokenServer {
     fn start(pki: &Pki) -> TlsTokenServer {
+        Self::start_with(pki, false)
+    }
+
+    /// `keep_alive`: answer every request on a connection, without `Connection: close`.
+    fn start_with(pki: &Pki, keep_alive: bool) -> TlsTokenServer {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let tls = rustls::ServerConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
@@ -110,28 +116,35 @@ impl TlsTokenServer {
         let port = listener.local_addr().unwrap().port();
         let stop = Arc::new(AtomicBool::new(false));
         let served = Arc::new(AtomicUsize::new(0));
+        let connections = Arc::new(AtomicUsize::new(0));
         let acceptor = {
-            let (stop, served) = (stop.clone(), served.clone());
+            let (stop, served, connections) = (stop.clone(), served.clone(), connections.clone());
             thread::spawn(move || {
                 for tcp in listener.incoming() {
                     if stop.load(Ordering::SeqCst) {
                         break;
                     }
                     let Ok(tcp) = tcp else { continue };
+                    connections.fetch_add(1, Ordering::SeqCst);
                     let (tls, served) = (tls.clone(), served.clone());
                     thread::spawn(move || {
                         let _ = tcp.set_read_timeout(Some(Duration::from_secs(5)));
                         let connection = rustls::ServerConnection::new(tls).unwrap();
                         let mut stream = rustls::StreamOwned::new(connection, tcp);
                         // A failed handshake ends here: read_request sees the error.
-                        let Some(_request) = read_request(&mut stream) else { return };
-                        let body = r#"{"access_token":"tls-token","token_type":"Bearer","expires_in":3600}"#;
-                        let reply = format!(
-                            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                            body.len()
-                        );
-                        if stream.write_all(reply.as_bytes()).is_ok() {
-                            served.fetch_add(1, Ordering::SeqCst);
+                        while let Some(_request) = read_request(&mut stream) {
+                            let body = r#"{"access_token":"tls-token","token_type":"Bearer","expires_in":3600}"#;
+                            let close = if keep_alive { "" } else { "Connection: close\r\n" };
+                            let reply = format!(
+                                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n{close}\r\n{body}",
+                                body.len()
+                            );
+                            if stream.write_all(reply.as_bytes()).and_then(|_| stream.flush()).is_ok() {
+                                served.fetch_add(1, Ordering::SeqCst);
+                            }
+                            if !keep_alive {
+                                break;
+                            }
                         }
                         stream.conn.send_close_notify();
                         let _ = stream.flush();
@@ -139,7 +152,7 @@ impl TlsTokenServer {
                 }
             })
         };
-        TlsTokenServer { port, stop, served, acceptor: Some(acceptor) }
+        TlsTokenServer { port, stop, served, connections, acceptor: Some(acceptor) }
     }
 
     fn url(&self, host: &str) -> String {
@@ -433,6 +446,19 @@ fn slow_answers_over_https_time_out_on_time() {
         assert_within_timeout(elapsed, 1000);
         assert_eq!(hostile.requests(), 1, "{name}: the request did not get through the TLS front");
     }
+}
+
+#[test]
+fn close_together_fetches_over_https_reuse_one_connection() {
+    let pki = Pki::new(&["localhost", "127.0.0.1"]);
+    let server = TlsTokenServer::start_with(&pki, true);
+    let client = Client::new(&config(&server.url("127.0.0.1"), SECRET, &[("timeout_ms", "5000"), ("ca_file", path_str(&pki.ca_pem))])).unwrap();
+    for _ in 0..3 {
+        assert_eq!(client.token().unwrap().as_str(), "tls-token");
+        client.invalidate();
+    }
+    assert_eq!(server.served.load(Ordering::SeqCst), 3);
+    assert_eq!(server.connections.load(Ordering::SeqCst), 1, "the kept-alive TLS connection was not reused");
 }
 
 // ---------------------------------------------------------------------------------------------

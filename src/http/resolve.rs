@@ -97,8 +97,8 @@ impl Resolver {
         let name = (host.to_owned(), port);
         let started = std::thread::Builder::new()
             .name("hctoken-dns".into())
-            // getaddrinfo needs little stack; 128 KiB leaves room for NSS modules.
-            .stack_size(128 * 1024)
+            // getaddrinfo and its NSS modules need some stack, not the default 2 MiB.
+            .stack_size(256 * 1024)
             .spawn(move || {
                 let found = name.to_socket_addrs().ok().map(Iterator::collect::<Vec<_>>);
                 let (slot, ready) = &*for_thread;

@@ -665,3 +665,26 @@ fn a_connect_that_never_completes_times_out_on_time() {
     assert_eq!(error.kind(), ErrorKind::Timeout, "{error:?}");
     assert_within_timeout(start.elapsed(), 1000);
 }
+
+/// Broken answers that carry the secret (as an echoing server's would) in the places an HTTP
+/// client might quote: a header line without a colon, the reason phrase, a huge header. The
+/// message never holds a byte of them, and stays short.
+#[test]
+fn no_byte_of_a_broken_answer_reaches_the_message() {
+    let cases = [
+        format!("HTTP/1.1 200 OK\r\nX-Echo {SECRET}\r\n\r\n"),
+        format!("HTTP/1.1 200 {SECRET}\r\nContent-Length: nope-{SECRET}\r\n\r\n"),
+        format!("HTTP/1.1 101 {SECRET}\r\nUpgrade: {SECRET}\r\n\r\n"),
+        format!("HTTP/1.1 200 OK\r\nX-Echo: {}\r\n", SECRET.repeat(10_000)),
+        format!("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n{SECRET}\r\n"),
+        format!("{SECRET} 200 OK\r\n\r\n"),
+    ];
+    for raw in cases {
+        let server = HostileServer::always(Reply::Raw(raw.clone().into_bytes()));
+        let (error, _) = fetch_fails(&server, 2000);
+        println!("{:?}: {}", error.kind(), error.message());
+        assert!(!error.message().contains(SECRET) && !format!("{error:?}").contains(SECRET), "{error:?}");
+        assert!(error.message().len() < 512, "{} bytes", error.message().len());
+        assert_eq!(error.kind(), ErrorKind::Network, "{}: {error:?}", &raw[..raw.len().min(60)]);
+    }
+}

@@ -355,7 +355,10 @@ fn head_of(response: &httparse::Response<'_, '_>) -> Result<Head, WireError> {
     } else {
         Framing::Close
     };
-    head.keep_alive = (if http11 { !close } else { keep_alive && !close }) && head.framing != Framing::Close;
+    // Both Transfer-Encoding and Content-Length: chunked wins (RFC 9112 section 6.3), but such
+    // an answer may be a smuggling attempt, so its connection is not reused.
+    let ambiguous = transfer_coded && length.is_some();
+    head.keep_alive = (if http11 { !close } else { keep_alive && !close }) && head.framing != Framing::Close && !ambiguous;
     Ok(head)
 }
 
@@ -387,6 +390,11 @@ mod tests {
         let (head, body, _) = answer(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nuntil the end").unwrap();
         assert_eq!((head.framing, head.keep_alive), (Framing::Close, false));
         assert_eq!(body.unwrap().expose(), b"until the end");
+
+        let both = b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n";
+        let (head, body, _) = answer(both).unwrap();
+        assert_eq!((head.framing, head.keep_alive), (Framing::Chunked, false));
+        assert_eq!(body.unwrap().expose(), b"ok");
 
         let (head, _, _) = answer(b"HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n").unwrap();
         assert!(!head.keep_alive);

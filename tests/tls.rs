@@ -139,8 +139,10 @@ impl TlsTokenServer {
                                 "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n{close}\r\n{body}",
                                 body.len()
                             );
-                            if stream.write_all(reply.as_bytes()).and_then(|_| stream.flush()).is_ok() {
-                                served.fetch_add(1, Ordering::SeqCst);
+                            // Counted before the answer goes out, so a client that has it sees the count.
+                            served.fetch_add(1, Ordering::SeqCst);
+                            if stream.write_all(reply.as_bytes()).and_then(|_| stream.flush()).is_err() {
+                                break;
                             }
                             if !keep_alive {
                                 break;

@@ -74,6 +74,7 @@ pub struct Transport {
 }
 
 /// A token URL taken apart for the request.
+#[derive(Clone)]
 pub(crate) struct Target {
     url: String,
     https: bool,
@@ -187,21 +188,6 @@ impl Transport {
                 }
                 Err(failure) => Err(failure.error),
             };
-        }
-    }
-}
-
-impl Clone for Target {
-    fn clone(&self) -> Self {
-        Target {
-            url: self.url.clone(),
-            https: self.https,
-            host: self.host.clone(),
-            port: self.port,
-            authority: self.authority.clone(),
-            host_header: self.host_header.clone(),
-            path: self.path.clone(),
-            server_name: self.server_name.clone(),
         }
     }
 }

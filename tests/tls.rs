@@ -463,6 +463,39 @@ fn close_together_fetches_over_https_reuse_one_connection() {
     assert_eq!(server.connections.load(Ordering::SeqCst), 1, "the kept-alive TLS connection was not reused");
 }
 
+/// Fork after a fetch over a kept-alive TLS connection: the child connects anew (sending no byte
+/// on the parent's session, which would break its record sequence), and the parent's session
+/// goes on working.
+#[test]
+fn a_forked_child_never_touches_the_parents_tls_session() {
+    let pki = Pki::new(&["localhost", "127.0.0.1"]);
+    let server = TlsTokenServer::start_with(&pki, true);
+    let client = Client::new(&config(&server.url("127.0.0.1"), SECRET, &[("timeout_ms", "5000"), ("ca_file", path_str(&pki.ca_pem))])).unwrap();
+    assert_eq!(client.token().unwrap().as_str(), "tls-token");
+    // SAFETY: the child only fetches with `client` (used by this thread alone) and leaves with
+    // _exit, running no destructors.
+    let pid = unsafe { libc::fork() };
+    assert!(pid >= 0, "fork failed");
+    if pid == 0 {
+        let ok = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            client.invalidate();
+            client.token().map(|t| t.as_str() == "tls-token").unwrap_or(false)
+        }));
+        unsafe { libc::_exit(if matches!(ok, Ok(true)) { 0 } else { 1 }) };
+    }
+    let mut status = 0;
+    // SAFETY: waiting for the child we made.
+    assert_eq!(unsafe { libc::waitpid(pid, &mut status, 0) }, pid);
+    assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0, "the child's fetch failed: status {status}");
+    assert_eq!(server.connections.load(Ordering::SeqCst), 2, "the child did not connect anew");
+    for _ in 0..3 {
+        client.invalidate();
+        assert_eq!(client.token().unwrap_or_else(|e| panic!("the parent's session broke: {e:?}")).as_str(), "tls-token");
+    }
+    assert_eq!(server.connections.load(Ordering::SeqCst), 2, "the parent lost its kept-alive session");
+    assert_eq!(server.served.load(Ordering::SeqCst), 5);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Old protocol versions
 

@@ -21,7 +21,10 @@ mod deadline;
 mod error;
 pub mod ffi;
 mod fork;
+#[doc(hidden)]
+pub mod fuzzing;
 mod profile;
+mod redact;
 mod request;
 mod response;
 mod retry;

@@ -281,7 +281,9 @@ impl Config {
 }
 
 fn parse_token_url(value: &str) -> Result<Url> {
-    let url = Url::parse(value).map_err(|e| bad_value("token_url", &format!("an absolute http(s) URL ({e})"), Some(value)))?;
+    // A value with `@` may hold user:password@ that failed to parse: never echo it.
+    let shown = (!value.contains('@')).then_some(value);
+    let url = Url::parse(value).map_err(|e| bad_value("token_url", &format!("an absolute http(s) URL ({e})"), shown))?;
     if url.scheme() != "https" && url.scheme() != "http" {
         return Err(bad_value("token_url", "an https URL (http only to loopback hosts)", Some(value)));
     }

@@ -507,8 +507,8 @@ mod tests {
 
     #[test]
     fn control_characters_cannot_split_an_echo() {
-        let text = format!("p/ss~\u{7}w&rd<é>+1\u{0} 2 \u{1b}[31m");
-        assert_eq!(r().quote(&text, 512, None), "<redacted> [31m");
+        let text = "p/ss~\u{7}w&rd<é>+1\u{0} 2 \u{1b}[31m";
+        assert_eq!(r().quote(text, 512, None), "<redacted> [31m");
     }
 
     #[test]

@@ -39,6 +39,9 @@ pub const MIN_CUT_PREFIX: usize = 4;
 pub const MAX_QUOTED_TOTAL: usize = 512;
 /// Longest text span of one character of a pattern: a surrogate pair, `\uD83D\uDE00`.
 const MAX_SPAN_PER_CHAR: usize = 12;
+/// Text read past a quote's bound so an echo that begins inside it is matched whole; an echo
+/// longer than this still cannot show, the cut-end check catches it.
+const MAX_LOOKAHEAD: usize = 1024;
 
 /// How one pattern's characters may be spelled beyond the common spellings.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -123,7 +126,7 @@ impl Redactor {
 
     /// Longest text one echo of any pattern can span.
     fn max_span(&self) -> usize {
-        self.patterns.iter().map(|p| p.len * MAX_SPAN_PER_CHAR).max().unwrap_or(0)
+        self.patterns.iter().map(|p| p.len * MAX_SPAN_PER_CHAR).max().unwrap_or(0).min(MAX_LOOKAHEAD)
     }
 
     /// The end of the longest echo of any pattern starting at `at`, and whether some pattern
@@ -143,19 +146,41 @@ impl Redactor {
 
     /// `text` with every echo of every pattern (of this redactor and of `also`) replaced by
     /// `<redacted>`. Control characters are kept (see `quote` for text that is shown).
+    ///
+    /// A secret that overlaps the marker (one ending in `<re`, say) could be formed again by
+    /// server text next to a marker, so passes repeat until nothing matches; after
+    /// `MAX_PASSES`, the whole text is replaced.
     pub fn redact(&self, text: &str, also: Option<&Redactor>) -> String {
+        const MAX_PASSES: usize = 8;
+        let mut out = match self.redact_once(text, also) {
+            None => return text.to_owned(),
+            Some(out) => out,
+        };
+        for _ in 1..MAX_PASSES {
+            match self.redact_once(&out, also) {
+                None => return out,
+                Some(again) => out = again,
+            }
+        }
+        MARK.to_owned()
+    }
+
+    /// One left-to-right pass; `None` when nothing matched.
+    fn redact_once(&self, text: &str, also: Option<&Redactor>) -> Option<String> {
         let redactors: [Option<&Redactor>; 2] = [Some(self), also];
         let redactors = || redactors.iter().flatten();
         if redactors().all(|r| r.patterns.is_empty()) {
-            return text.to_owned();
+            return None;
         }
         let mut out = String::with_capacity(text.len());
+        let mut matched = false;
         let mut at = 0;
         while at < text.len() {
             let end = redactors().filter_map(|r| r.match_at(text, at).0).max();
             match end {
                 Some(end) => {
                     out.push_str(MARK);
+                    matched = true;
                     at = end;
                 }
                 None => {
@@ -165,7 +190,7 @@ impl Redactor {
                 }
             }
         }
-        out
+        matched.then_some(out)
     }
 
     /// Server text made fit to quote in a message: control characters removed, every echo
@@ -220,7 +245,9 @@ impl Redactor {
             redacted.push_str(MARK);
         }
         redacted.push_str("...");
-        redacted
+        // What was cut and what was added may together form an echo again (a secret ending in
+        // `...` or `<re`): one more pass.
+        self.redact(&redacted, also)
     }
 }
 
@@ -306,6 +333,12 @@ impl Joined {
 /// start, and the set holds a handful of offsets.
 fn match_pattern(pattern: &str, alphabet: Alphabet, text: &str, at: usize) -> (Option<usize>, bool) {
     let bytes = text.as_bytes();
+    // Cheap rejection: every spelling of the first character starts with its own first byte,
+    // `%`, `\\`, `+` (a space), or the URL-safe Base64 letters.
+    let (Some(&first), Some(&own)) = (bytes.get(at), pattern.as_bytes().first()) else { return (None, false) };
+    if first != own && !matches!(first, b'%' | b'\\' | b'+' | b'-' | b'_') {
+        return (None, false);
+    }
     let mut offsets: Vec<usize> = vec![at];
     let mut next: Vec<usize> = Vec::new();
     let mut runs_off = false;
@@ -516,6 +549,15 @@ mod tests {
         let long = "é".repeat(1000);
         let out = r().quote(&long, 100, None);
         assert!(out.len() <= 103 && out.ends_with("..."), "{}", out.len());
+    }
+
+    #[test]
+    fn a_secret_that_overlaps_the_marker_is_not_formed_again() {
+        let r = Redactor::new("id", "\u{fffd}\u{fffd}<re");
+        let out = r.redact("\u{fffd}\u{fffd}\u{fffd}\u{fffd}<re\u{fffd}\u{fffd}<re", None);
+        assert!(!out.contains("\u{fffd}\u{fffd}<re"), "{out}");
+        let r = Redactor::new("id", "ted>ab");
+        assert!(!r.redact("xted>abab", None).contains("ted>ab"));
     }
 
     #[test]

@@ -398,6 +398,11 @@ fn debug_output_of_every_public_type_is_clean() {
     let mut bad = Config::new();
     let error = bad.set("token_url", &format!("https://user:{SECRET}@idp.test/token")).unwrap_err();
     assert_clean("token_url error", &format!("{error} {error:?}"));
+    // Nor when the URL does not parse as one with credentials (found by fuzz/config).
+    for url in [format!("user:{SECRET}@idp.test/token"), format!("https://user:{SECRET}@"), format!("ftp://u:{SECRET}@x/#f")] {
+        let error = bad.set("token_url", &url).unwrap_err();
+        assert_clean("token_url error", &format!("{error} {error:?}"));
+    }
 }
 
 #[test]

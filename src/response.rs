@@ -101,9 +101,10 @@ pub fn parse(answer: &HttpAnswer<'_>, expect: Expectations, redactor: &Redactor)
     let json = WipedJson(if too_deep { None } else { serde_json::from_slice::<Value>(answer.body).ok() });
     let json = &json.0;
     let object = json.as_ref().and_then(Value::as_object);
-    // Whatever the answer says about itself, it may quote its own token.
-    let token_redactor = object.and_then(|o| answer_token(o, expect.profile)).map(Redactor::for_token);
-    let also = token_redactor.as_ref();
+    // Whatever the answer says about itself, it may quote its own token: redact that too (built
+    // only when a message is, not on the success path).
+    let token_redactor = once_cell::unsync::OnceCell::new();
+    let also = || token_redactor.get_or_init(|| object.and_then(|o| answer_token(o, expect.profile)).map(Redactor::for_token)).as_ref();
 
     if let Some(details) = object.and_then(|o| oauth_error(o, redactor, also)) {
         return Err(Error::oauth(details, json_body_hint(expect, answer.status)).with_http_status(answer.status));
@@ -115,7 +116,7 @@ pub fn parse(answer: &HttpAnswer<'_>, expect: Expectations, redactor: &Redactor)
             reason_phrase(answer.status)
         );
         if let Some(content_type) = answer.content_type {
-            message.push_str(&format!(" with a body of type {}", redactor.quote(content_type, QUOTE_CONTENT_TYPE, also)));
+            message.push_str(&format!(" with a body of type {}", redactor.quote(content_type, QUOTE_CONTENT_TYPE, also())));
         }
         if let Some(hint) = json_body_hint(expect, answer.status) {
             message.push_str(&format!(" ({hint})"));
@@ -132,7 +133,7 @@ pub fn parse(answer: &HttpAnswer<'_>, expect: Expectations, redactor: &Redactor)
                 "a body that is not JSON{}",
                 answer
                     .content_type
-                    .map(|c| format!(" ({})", redactor.quote(c, QUOTE_CONTENT_TYPE, also)))
+                    .map(|c| format!(" ({})", redactor.quote(c, QUOTE_CONTENT_TYPE, also())))
                     .unwrap_or_default()
             )
         };
@@ -201,9 +202,10 @@ fn answer_token(object: &Map<String, Value>, profile: Profile) -> Option<&str> {
     profile.token_fields().iter().find_map(|field| object.get(*field)?.as_str())
 }
 
-fn oauth_error(object: &Map<String, Value>, redactor: &Redactor, also: Option<&Redactor>) -> Option<OAuthDetails> {
+fn oauth_error<'r>(object: &Map<String, Value>, redactor: &Redactor, also: impl FnOnce() -> Option<&'r Redactor>) -> Option<OAuthDetails> {
     let error = object.get("error")?.as_str().filter(|e| !e.trim().is_empty())?;
     let description = object.get("error_description").and_then(Value::as_str);
+    let also = also();
     Some(OAuthDetails {
         error: redactor.quote(error, QUOTE_ERROR, also),
         description: description.map(|d| redactor.quote(d, QUOTE_DESCRIPTION, also)),
@@ -243,13 +245,13 @@ fn token_field(object: &Map<String, Value>, profile: Profile) -> Result<Secret> 
     )))
 }
 
-fn check_token_type(object: &Map<String, Value>, redactor: &Redactor, also: Option<&Redactor>) -> Result<()> {
+fn check_token_type<'r>(object: &Map<String, Value>, redactor: &Redactor, also: impl FnOnce() -> Option<&'r Redactor>) -> Result<()> {
     match object.get("token_type") {
         None | Some(Value::Null) => Ok(()),
         Some(Value::String(kind)) if kind.eq_ignore_ascii_case("bearer") => Ok(()),
         Some(Value::String(kind)) => Err(Error::response(format!(
             "token_type is '{}'; hctoken hands out bearer tokens only",
-            redactor.quote(kind, QUOTE_TOKEN_TYPE, also)
+            redactor.quote(kind, QUOTE_TOKEN_TYPE, also())
         ))),
         Some(_) => Err(Error::response("token_type is not a string")),
     }

@@ -39,7 +39,7 @@ thread_local! {
 
 /// The forms the secret (and the token) travel in, each counted on its own.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Form {
+enum Needle {
     /// The secret as configured (and in a JSON body).
     Raw,
     /// Form-urlencoded, as in a `post` body and inside the Basic credential.
@@ -54,7 +54,7 @@ enum Form {
     Token,
 }
 
-const FORMS: [Form; 6] = [Form::Raw, Form::FormEncoded, Form::Basic, Form::RawPrefix, Form::FormPrefix, Form::Token];
+const FORMS: [Needle; 6] = [Needle::Raw, Needle::FormEncoded, Needle::Basic, Needle::RawPrefix, Needle::FormPrefix, Needle::Token];
 /// Shorter prefixes than this are not searched for (they would match ordinary bytes).
 const PREFIX_LEN: usize = 8;
 
@@ -107,7 +107,7 @@ impl Watching {
         }
         if std::env::var_os("HCT_WATCH_TRACE").is_some() && found.iter().any(|f| *f) {
             WATCH.with(|w| w.set(false));
-            let forms: Vec<Form> = FORMS.iter().zip(found).filter(|(_, f)| *f).map(|(form, _)| *form).collect();
+            let forms: Vec<Needle> = FORMS.iter().zip(found).filter(|(_, f)| *f).map(|(form, _)| *form).collect();
             eprintln!("UNWIPED {size} bytes {forms:?}\n{}", std::backtrace::Backtrace::force_capture());
             WATCH.with(|w| w.set(true));
         }
@@ -142,7 +142,7 @@ static WATCHED: Mutex<()> = Mutex::new(());
 struct Counts([usize; 6]);
 
 impl Counts {
-    fn get(&self, form: Form) -> usize {
+    fn get(&self, form: Needle) -> usize {
         self.0[FORMS.iter().position(|f| *f == form).unwrap()]
     }
 }
@@ -163,7 +163,7 @@ fn freed_unwiped_forms(body: impl FnOnce()) -> (Counts, usize) {
 /// token.
 fn freed_unwiped(body: impl FnOnce()) -> (usize, usize) {
     let (counts, any_secret) = freed_unwiped_forms(body);
-    (any_secret, counts.get(Form::Token))
+    (any_secret, counts.get(Needle::Token))
 }
 
 #[test]

@@ -9,6 +9,7 @@ use crate::clock::{Clock, ManualClock, Nanos};
 use crate::config::{Config, Settings};
 use crate::deadline::Deadline;
 use crate::error::{Error, ErrorKind, Result};
+use crate::redact::Redactor;
 use crate::request::{self, TokenRequest};
 use crate::response::{self, Expectations, HttpAnswer};
 use crate::secret::Secret;
@@ -46,6 +47,8 @@ pub struct Client {
     transport: Transport,
     cache: TokenCache,
     clock: Clock,
+    /// The secret's spellings, redacted from every message about a fetch.
+    redactor: Redactor,
 }
 
 impl fmt::Debug for Client {
@@ -77,7 +80,8 @@ impl Client {
         let transport = Transport::new(&settings)?;
         // The request never changes for a client, so build it once.
         let request = request::build(&settings);
-        Ok(Client { settings, request, transport, cache: TokenCache::new(), clock })
+        let redactor = Redactor::new(&settings.client_id, settings.client_secret.expose());
+        Ok(Client { settings, request, transport, cache: TokenCache::new(), clock, redactor })
     }
 
     /// A valid token: from memory while fresh, otherwise fetched (by one thread at a time).
@@ -122,6 +126,14 @@ impl Client {
     }
 
     fn fetch(&self, deadline: Deadline) -> Result<CachedToken> {
+        // Defence in depth: whatever a message quotes, no spelling of the secret leaves.
+        self.fetch_unredacted(deadline).map_err(|error| {
+            let clean = self.redactor.message(error.message(), MAX_MESSAGE_BYTES);
+            if clean == error.message() { error } else { error.with_message(clean) }
+        })
+    }
+
+    fn fetch_unredacted(&self, deadline: Deadline) -> Result<CachedToken> {
         // Count the lifetime from before the request went out: the server's clock started then.
         let sent_at: Nanos = self.clock.now();
         let raw = self.transport.send(&self.request, deadline)?;
@@ -137,11 +149,15 @@ impl Client {
                 auth_method: self.settings.auth_method,
                 default_lifetime: self.settings.default_lifetime,
             },
+            &self.redactor,
         )
         .map_err(|error| with_retry_note(error, raw.retry_note.as_deref()))?;
         Ok(CachedToken::new(issued.access_token, sent_at, issued.lifetime, self.settings.refresh_skew))
     }
 }
+
+/// A message about a fetch is cut to this (bytes) in the last redaction pass.
+pub(crate) const MAX_MESSAGE_BYTES: usize = 2048;
 
 /// An HTTP error status that was retried says so (the transport knows how the retries went).
 fn with_retry_note(error: Error, note: Option<&str>) -> Error {

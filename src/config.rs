@@ -281,12 +281,14 @@ impl Config {
 }
 
 fn parse_token_url(value: &str) -> Result<Url> {
-    let url = Url::parse(value).map_err(|e| bad_value("token_url", &format!("an absolute http(s) URL ({e})"), Some(value)))?;
+    // A value with `@` may hold user:password@ that failed to parse: never echo it.
+    let shown = (!value.contains('@')).then_some(value);
+    let url = Url::parse(value).map_err(|e| bad_value("token_url", &format!("an absolute http(s) URL ({e})"), shown))?;
     if url.scheme() != "https" && url.scheme() != "http" {
-        return Err(bad_value("token_url", "an https URL (http only to loopback hosts)", Some(value)));
+        return Err(bad_value("token_url", "an https URL (http only to loopback hosts)", shown));
     }
     if url.host().is_none() {
-        return Err(bad_value("token_url", "an absolute http(s) URL with a host", Some(value)));
+        return Err(bad_value("token_url", "an absolute http(s) URL with a host", shown));
     }
     if !url.username().is_empty() || url.password().is_some() {
         // Credentials in a URL end up in logs and proxies; never echo this value.
@@ -297,7 +299,7 @@ fn parse_token_url(value: &str) -> Result<Url> {
         ));
     }
     if url.fragment().is_some() {
-        return Err(bad_value("token_url", "a URL without a #fragment", Some(value)));
+        return Err(bad_value("token_url", "a URL without a #fragment", shown));
     }
     Ok(url)
 }

@@ -1,6 +1,8 @@
 //! One error type for the whole library: a kind (which becomes the C status code) and a message a
 //! person can act on. Messages are built from fixed text, configuration keys, URLs and server
-//! error codes only; secrets and tokens are never formatted into them.
+//! text; secrets and tokens are never formatted into them, and server text (which may echo
+//! them) is quoted only through the client's redactor (redact.rs), which also makes a last pass
+//! over every message about a fetch.
 
 use std::fmt;
 

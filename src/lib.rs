@@ -21,8 +21,11 @@ mod deadline;
 mod error;
 pub mod ffi;
 mod fork;
+#[doc(hidden)]
+pub mod fuzzing;
 mod http;
 mod profile;
+mod redact;
 mod request;
 mod response;
 mod retry;

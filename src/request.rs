@@ -32,18 +32,18 @@ pub fn build(settings: &Settings) -> TokenRequest {
     ];
     let (content_type, authorization, body) = match settings.auth_method {
         AuthMethod::Basic => {
-            let mut form = form_urlencoded::Serializer::new(String::new());
-            form.append_pair("grant_type", "client_credentials");
-            append_present(&mut form, &optional);
-            (FORM_CONTENT_TYPE, Some(basic_authorization(&settings.client_id, secret)), form.finish().into_bytes())
+            let pairs = [("grant_type", Some("client_credentials"))].into_iter().chain(optional);
+            (FORM_CONTENT_TYPE, Some(basic_authorization(&settings.client_id, secret)), form_body(pairs))
         }
         AuthMethod::Post => {
-            let mut form = form_urlencoded::Serializer::new(String::new());
-            form.append_pair("grant_type", "client_credentials");
-            form.append_pair("client_id", &settings.client_id);
-            form.append_pair("client_secret", secret);
-            append_present(&mut form, &optional);
-            (FORM_CONTENT_TYPE, None, form.finish().into_bytes())
+            let pairs = [
+                ("grant_type", Some("client_credentials")),
+                ("client_id", Some(settings.client_id.as_str())),
+                ("client_secret", Some(secret)),
+            ]
+            .into_iter()
+            .chain(optional);
+            (FORM_CONTENT_TYPE, None, form_body(pairs))
         }
         AuthMethod::Json => {
             let body = JsonBody {
@@ -96,12 +96,25 @@ impl JsonBody<'_> {
     }
 }
 
-fn append_present(form: &mut form_urlencoded::Serializer<'_, String>, pairs: &[(&str, Option<&str>)]) {
-    for (name, value) in pairs {
-        if let Some(value) = value {
-            form.append_pair(name, value);
+/// A form-urlencoded body of the present pairs, written into a buffer of exactly its final
+/// size (the encoded length is computed first), so building it never reallocates with the
+/// secret inside and leaves no unwiped copy behind.
+fn form_body<'a>(pairs: impl Iterator<Item = (&'a str, Option<&'a str>)> + Clone) -> Vec<u8> {
+    let encoded_len = |text: &str| form_urlencoded::byte_serialize(text.as_bytes()).map(str::len).sum::<usize>();
+    let present = || pairs.clone().filter_map(|(name, value)| Some((name, value?)));
+    let len: usize = present().map(|(name, value)| encoded_len(name) + 1 + encoded_len(value)).sum::<usize>()
+        + present().count().saturating_sub(1);
+    let mut body = Vec::with_capacity(len);
+    for (i, (name, value)) in present().enumerate() {
+        if i > 0 {
+            body.push(b'&');
         }
+        form_urlencoded::byte_serialize(name.as_bytes()).for_each(|s| body.extend_from_slice(s.as_bytes()));
+        body.push(b'=');
+        form_urlencoded::byte_serialize(value.as_bytes()).for_each(|s| body.extend_from_slice(s.as_bytes()));
     }
+    debug_assert_eq!(body.len(), body.capacity(), "the form body is sized exactly");
+    body
 }
 
 /// RFC 6749 section 2.3.1: the id and secret are form-urlencoded before they are joined and
@@ -189,6 +202,22 @@ mod tests {
         );
         let json = build(&settings(&[("token_url", "https://idp.example/t"), ("auth_method", "json"), ("scope", "a")]));
         assert!(body(&json).ends_with(r#""grant_type":"client_credentials","scope":"a"}"#));
+    }
+
+    #[test]
+    fn form_bodies_are_sized_exactly() {
+        for method in ["basic", "post"] {
+            let request = build(&settings(&[("token_url", "https://idp.example/t"), ("auth_method", method), ("scope", "a b~c")]));
+            let body = request.body.expose();
+            let expected: String = form_urlencoded::Serializer::new(String::new())
+                .extend_pairs(std::str::from_utf8(body).unwrap().split('&').map(|p| {
+                    let (k, v) = p.split_once('=').unwrap();
+                    let decode = |t: &str| form_urlencoded::parse(format!("x={t}").as_bytes()).next().unwrap().1.into_owned();
+                    (decode(k), decode(v))
+                }))
+                .finish();
+            assert_eq!(std::str::from_utf8(body).unwrap(), expected, "{method}");
+        }
     }
 
     #[test]

@@ -1,5 +1,9 @@
 //! Reading the token endpoint's answer: a token and its lifetime (RFC 6749 section 5.1, with
 //! the vendors' variations), or an error (section 5.2). Pure: tested without a network.
+//!
+//! Every piece of server text quoted in a message (error, error_description, token_type,
+//! Content-Type, Location) goes through the client's [`Redactor`], extended with the access
+//! token of the answer when it carries one, whatever the HTTP status.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -8,12 +12,24 @@ use serde_json::{Map, Value};
 
 use crate::error::{Error, ErrorKind, OAuthDetails, Result};
 use crate::profile::{AuthMethod, Profile};
+use crate::redact::Redactor;
 use crate::secret::Secret;
 
 /// The largest response body read; a token response is a few KB even with a large JWT.
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
 /// Longer lifetimes are cut to this, so a bogus `expires_in` cannot pin a token for years.
 pub const MAX_LIFETIME: Duration = Duration::from_secs(86_400);
+/// JSON nested deeper than this is refused before it is parsed: a token response is a flat
+/// object, and every level costs the parser stack (a host thread may have little).
+pub const MAX_JSON_DEPTH: usize = 16;
+
+/// Quoted server text, at most (bytes; together at most `redact::MAX_QUOTED_TOTAL` per message).
+const QUOTE_ERROR: usize = 100;
+const QUOTE_DESCRIPTION: usize = 300;
+const QUOTE_CONTENT_TYPE: usize = 100;
+const QUOTE_LOCATION: usize = 200;
+const QUOTE_TOKEN_TYPE: usize = 40;
+const _: () = assert!(QUOTE_ERROR + QUOTE_DESCRIPTION <= crate::redact::MAX_QUOTED_TOTAL);
 
 /// An HTTP answer from the token endpoint, as the transport read it.
 pub struct HttpAnswer<'a> {
@@ -26,9 +42,17 @@ pub struct HttpAnswer<'a> {
 /// Where the lifetime came from, for tests and diagnostics.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LifetimeSource {
+    /// `expires_in` (shorter than the JWT's own lifetime, when the token is a JWT).
     ExpiresIn,
+    /// The JWT's `exp - iat`: the issuer's own clock on both sides, no host clock involved.
+    JwtIssuedAt,
+    /// The JWT's `exp` minus this host's wall clock (no `iat`, no `expires_in`).
     JwtExp,
+    /// No lifetime given: `default_lifetime_ms`.
     Default,
+    /// The JWT's `exp` (without `iat` or `expires_in`) is already past by this host's clock,
+    /// which is more likely ahead than the fresh token dead: `default_lifetime_ms`.
+    DefaultHostClockAhead,
 }
 
 /// A token as issued, before it is placed in the cache.
@@ -48,32 +72,51 @@ pub struct Expectations {
     pub default_lifetime: Duration,
 }
 
-pub fn parse(answer: &HttpAnswer<'_>, expect: Expectations) -> Result<IssuedToken> {
+/// Reads an answer. `redactor` holds the client's secrets: every server text quoted in an error
+/// goes through it.
+pub fn parse(answer: &HttpAnswer<'_>, expect: Expectations, redactor: &Redactor) -> Result<IssuedToken> {
+    let success = (200..300).contains(&answer.status);
     if (300..400).contains(&answer.status) {
-        let target = answer.location.map(|l| format!(" to {}", truncate(l, 200))).unwrap_or_default();
+        let target = answer
+            .location
+            .map(|l| format!(" to {}", redactor.quote(l, QUOTE_LOCATION, None)))
+            .unwrap_or_default();
         return Err(Error::new(
             ErrorKind::Http,
             format!(
                 "token endpoint answered HTTP {} (a redirect{target}); token requests do not follow redirects, so set token_url to the final address",
                 answer.status
             ),
-        ));
+        )
+        .with_http_status(answer.status));
     }
-    let json = WipedJson(serde_json::from_slice::<Value>(answer.body).ok());
+    let too_deep = json_too_deep(answer.body, MAX_JSON_DEPTH);
+    if too_deep && success {
+        return Err(Error::response(format!(
+            "token endpoint answered HTTP {} with JSON nested deeper than {MAX_JSON_DEPTH} levels; a token response is a flat object",
+            answer.status
+        )));
+    }
+    // A deep error body is not parsed either: the status says enough.
+    let json = WipedJson(if too_deep { None } else { serde_json::from_slice::<Value>(answer.body).ok() });
     let json = &json.0;
     let object = json.as_ref().and_then(Value::as_object);
+    // Whatever the answer says about itself, it may quote its own token: redact that too (built
+    // only when a message is, not on the success path).
+    let token_redactor = once_cell::unsync::OnceCell::new();
+    let also = || token_redactor.get_or_init(|| object.and_then(|o| answer_token(o, expect.profile)).map(Redactor::for_token)).as_ref();
 
-    if let Some(details) = object.and_then(oauth_error) {
+    if let Some(details) = object.and_then(|o| oauth_error(o, redactor, also)) {
         return Err(Error::oauth(details, json_body_hint(expect, answer.status)).with_http_status(answer.status));
     }
-    if !(200..300).contains(&answer.status) {
+    if !success {
         let mut message = format!(
             "token endpoint answered HTTP {} {}",
             answer.status,
             reason_phrase(answer.status)
         );
         if let Some(content_type) = answer.content_type {
-            message.push_str(&format!(" with a body of type {}", truncate(content_type, 60)));
+            message.push_str(&format!(" with a body of type {}", redactor.quote(content_type, QUOTE_CONTENT_TYPE, also())));
         }
         if let Some(hint) = json_body_hint(expect, answer.status) {
             message.push_str(&format!(" ({hint})"));
@@ -88,16 +131,51 @@ pub fn parse(answer: &HttpAnswer<'_>, expect: Expectations) -> Result<IssuedToke
         } else {
             format!(
                 "a body that is not JSON{}",
-                answer.content_type.map(|c| format!(" ({})", truncate(c, 60))).unwrap_or_default()
+                answer
+                    .content_type
+                    .map(|c| format!(" ({})", redactor.quote(c, QUOTE_CONTENT_TYPE, also())))
+                    .unwrap_or_default()
             )
         };
         Error::response(format!("token endpoint answered HTTP {} with {what}; expected a JSON token response", answer.status))
     })?;
 
     let access_token = token_field(object, expect.profile)?;
-    check_token_type(object)?;
-    let (lifetime, lifetime_source) = lifetime(object, access_token.expose(), expect.default_lifetime)?;
+    check_token_type(object, redactor, also)?;
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_secs();
+    let (lifetime, lifetime_source) = lifetime(object, access_token.expose(), expect.default_lifetime, now)?;
     Ok(IssuedToken { access_token, lifetime, lifetime_source })
+}
+
+/// Whether JSON text nests arrays and objects deeper than `max`: a byte scan that skips
+/// strings, run before the (recursive) parser.
+pub fn json_too_deep(bytes: &[u8], max: usize) -> bool {
+    let mut depth = 0usize;
+    let mut in_string = false;
+    let mut escaped = false;
+    for &b in bytes {
+        if in_string {
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > max {
+                    return true;
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    false
 }
 
 /// The parsed body holds the token: wipe every string in it when it is dropped.
@@ -119,12 +197,18 @@ impl Drop for WipedJson {
     }
 }
 
-fn oauth_error(object: &Map<String, Value>) -> Option<OAuthDetails> {
+/// The access token an answer carries, if any (to redact it from the messages about it).
+fn answer_token(object: &Map<String, Value>, profile: Profile) -> Option<&str> {
+    profile.token_fields().iter().find_map(|field| object.get(*field)?.as_str())
+}
+
+fn oauth_error<'r>(object: &Map<String, Value>, redactor: &Redactor, also: impl FnOnce() -> Option<&'r Redactor>) -> Option<OAuthDetails> {
     let error = object.get("error")?.as_str().filter(|e| !e.trim().is_empty())?;
     let description = object.get("error_description").and_then(Value::as_str);
+    let also = also();
     Some(OAuthDetails {
-        error: truncate(error, 100),
-        description: description.map(|d| truncate(d, 300)),
+        error: redactor.quote(error, QUOTE_ERROR, also),
+        description: description.map(|d| redactor.quote(d, QUOTE_DESCRIPTION, also)),
     })
 }
 
@@ -161,76 +245,109 @@ fn token_field(object: &Map<String, Value>, profile: Profile) -> Result<Secret> 
     )))
 }
 
-fn check_token_type(object: &Map<String, Value>) -> Result<()> {
+fn check_token_type<'r>(object: &Map<String, Value>, redactor: &Redactor, also: impl FnOnce() -> Option<&'r Redactor>) -> Result<()> {
     match object.get("token_type") {
         None | Some(Value::Null) => Ok(()),
         Some(Value::String(kind)) if kind.eq_ignore_ascii_case("bearer") => Ok(()),
         Some(Value::String(kind)) => Err(Error::response(format!(
             "token_type is '{}'; hctoken hands out bearer tokens only",
-            truncate(kind, 40)
+            redactor.quote(kind, QUOTE_TOKEN_TYPE, also())
         ))),
         Some(_) => Err(Error::response("token_type is not a string")),
     }
 }
 
-fn lifetime(object: &Map<String, Value>, token: &str, default: Duration) -> Result<(Duration, LifetimeSource)> {
-    if let Some(value) = object.get("expires_in").filter(|v| !v.is_null()) {
-        let seconds = match value {
-            Value::Number(n) => n.as_f64(),
-            Value::String(s) => s.trim().parse::<f64>().ok(),
-            _ => None,
-        };
-        let seconds = seconds.filter(|s| s.is_finite()).ok_or_else(|| {
-            Error::response("expires_in is not a number of seconds".to_owned())
-        })?;
-        if seconds < 1.0 {
-            return Err(Error::response(format!(
-                "expires_in is {seconds}: the token endpoint issued a token that is already expired"
-            )));
+/// The token's lifetime, counted from when the request was sent:
+/// * `expires_in` and a JWT lifetime: the smaller;
+/// * a JWT with `iat` and `exp`: `exp - iat` (the issuer's clock on both sides, so skew-free);
+/// * a JWT with `exp` only: `exp - now` by this host's wall clock, but a host clock ahead of the
+///   issuer never refuses a fresh token: with `exp` already past, `default` is used;
+/// * neither: `default`.
+///
+/// `expires_in` of 0 or less, or a JWT whose `exp` is not after its `iat`, is refused: the
+/// server says the token is dead on arrival.
+fn lifetime(object: &Map<String, Value>, token: &str, default: Duration, now_unix: u64) -> Result<(Duration, LifetimeSource)> {
+    let expires_in = match object.get("expires_in").filter(|v| !v.is_null()) {
+        None => None,
+        Some(value) => {
+            let seconds = match value {
+                Value::Number(n) => n.as_f64(),
+                Value::String(s) => s.trim().parse::<f64>().ok(),
+                _ => None,
+            };
+            let seconds = seconds
+                .filter(|s| s.is_finite())
+                .ok_or_else(|| Error::response("expires_in is not a number of seconds".to_owned()))?;
+            if seconds < 1.0 {
+                return Err(Error::response(format!(
+                    "expires_in is {seconds}: the token endpoint issued a token that is already expired"
+                )));
+            }
+            Some(cap(Duration::from_secs_f64(seconds.min(MAX_LIFETIME.as_secs_f64()))))
         }
-        return Ok((cap(Duration::from_secs_f64(seconds.min(MAX_LIFETIME.as_secs_f64()))), LifetimeSource::ExpiresIn));
-    }
-    if let Some(exp) = jwt_expiry(token) {
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_secs();
-        if exp <= now {
-            return Err(Error::response(
-                "the token response has no expires_in and the token's JWT exp is already past (check this machine's clock)",
-            ));
+    };
+    let jwt = match jwt_times(token) {
+        None => None,
+        Some(JwtTimes { exp, iat: Some(iat) }) => {
+            if exp <= iat {
+                return Err(Error::response(
+                    "the token's JWT exp is not after its iat: the token endpoint issued a token that is already expired",
+                ));
+            }
+            Some((cap(Duration::from_secs(exp - iat)), LifetimeSource::JwtIssuedAt))
         }
-        return Ok((cap(Duration::from_secs(exp - now)), LifetimeSource::JwtExp));
-    }
-    Ok((default, LifetimeSource::Default))
+        Some(JwtTimes { exp, iat: None }) if exp > now_unix => Some((cap(Duration::from_secs(exp - now_unix)), LifetimeSource::JwtExp)),
+        // Past by this host's clock: the clock is suspect, not the fresh token.
+        Some(JwtTimes { iat: None, .. }) => Some((default, LifetimeSource::DefaultHostClockAhead)),
+    };
+    Ok(match (expires_in, jwt) {
+        (Some(expires_in), Some((_, LifetimeSource::DefaultHostClockAhead))) => (expires_in, LifetimeSource::ExpiresIn),
+        (Some(expires_in), Some((jwt, source))) if jwt < expires_in => (jwt, source),
+        (Some(expires_in), _) => (expires_in, LifetimeSource::ExpiresIn),
+        (None, Some(jwt)) => jwt,
+        (None, None) => (default, LifetimeSource::Default),
+    })
 }
 
 fn cap(lifetime: Duration) -> Duration {
     lifetime.min(MAX_LIFETIME)
 }
 
+/// The time claims of a JWT access token.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct JwtTimes {
+    pub exp: u64,
+    pub iat: Option<u64>,
+}
+
 /// The `exp` claim of a JWT access token, without verifying it: the token is the server's to
 /// check; we only want to know when to stop using it.
 pub fn jwt_expiry(token: &str) -> Option<u64> {
+    jwt_times(token).map(|t| t.exp)
+}
+
+/// The `exp` and `iat` claims of a JWT access token (unverified, as `jwt_expiry`).
+pub fn jwt_times(token: &str) -> Option<JwtTimes> {
     let mut parts = token.split('.');
     let (_header, payload, _signature) = (parts.next()?, parts.next()?, parts.next()?);
     if parts.next().is_some() || payload.len() > 16 * 1024 {
         return None;
     }
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(payload.trim_end_matches('='))
-        .ok()?;
-    let claims: Value = serde_json::from_slice(&bytes).ok()?;
-    match claims.get("exp")? {
+    let bytes = zeroize::Zeroizing::new(
+        base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload.trim_end_matches('='))
+            .ok()?,
+    );
+    if json_too_deep(&bytes, MAX_JSON_DEPTH) {
+        return None;
+    }
+    let claims = WipedJson(serde_json::from_slice(&bytes).ok());
+    let claims = claims.0.as_ref()?;
+    let seconds = |name: &str| match claims.get(name)? {
         Value::Number(n) => n.as_u64().or_else(|| n.as_f64().filter(|f| *f >= 0.0 && f.is_finite()).map(|f| f as u64)),
         _ => None,
-    }
-}
-
-fn truncate(text: &str, max_chars: usize) -> String {
-    let clean: String = text.chars().filter(|c| !c.is_control()).take(max_chars).collect();
-    if text.chars().count() > max_chars {
-        format!("{clean}...")
-    } else {
-        clean
-    }
+    };
+    Some(JwtTimes { exp: seconds("exp")?, iat: seconds("iat") })
 }
 
 fn reason_phrase(status: u16) -> &'static str {
@@ -265,7 +382,7 @@ mod tests {
     }
 
     fn parse_with(status: u16, body: &str, expect: Expectations) -> Result<IssuedToken> {
-        parse(&HttpAnswer { status, content_type: Some("application/json"), location: None, body: body.as_bytes() }, expect)
+        parse(&HttpAnswer { status, content_type: Some("application/json"), location: None, body: body.as_bytes() }, expect, &Redactor::empty())
     }
 
     fn jwt(claims: &str) -> String {
@@ -315,8 +432,115 @@ mod tests {
         assert!(issued.lifetime <= Duration::from_secs(600) && issued.lifetime >= Duration::from_secs(590));
         let opaque = ok(r#"{"access_token":"opaque"}"#).unwrap();
         assert_eq!((opaque.lifetime, opaque.lifetime_source), (Duration::from_secs(300), LifetimeSource::Default));
+    }
+
+    fn lifetime_of(body: &str, now_unix: u64) -> Result<(Duration, LifetimeSource)> {
+        let value: Value = serde_json::from_str(body).unwrap();
+        let object = value.as_object().unwrap();
+        let token = object.get("access_token").and_then(Value::as_str).unwrap_or("");
+        lifetime(object, token, Duration::from_secs(300), now_unix)
+    }
+
+    const T0: u64 = 1_800_000_000;
+
+    #[test]
+    fn a_jwt_with_iat_and_exp_lives_exp_minus_iat_whatever_the_host_clock() {
+        let token = jwt(&format!(r#"{{"iat":{T0},"exp":{}}}"#, T0 + 900));
+        let body = format!(r#"{{"access_token":"{token}"}}"#);
+        for host in [T0 - 86_400, T0, T0 + 300, T0 + 5_000, T0 + 86_400 * 30] {
+            assert_eq!(lifetime_of(&body, host).unwrap(), (Duration::from_secs(900), LifetimeSource::JwtIssuedAt), "host {host}");
+        }
+        let dead = jwt(&format!(r#"{{"iat":{T0},"exp":{T0}}}"#));
+        assert_eq!(lifetime_of(&format!(r#"{{"access_token":"{dead}"}}"#), T0).unwrap_err().kind(), ErrorKind::Response);
+    }
+
+    #[test]
+    fn a_jwt_with_exp_only_counts_from_the_host_clock_but_a_clock_ahead_never_refuses() {
+        let token = jwt(&format!(r#"{{"exp":{}}}"#, T0 + 600));
+        let body = format!(r#"{{"access_token":"{token}"}}"#);
+        assert_eq!(lifetime_of(&body, T0).unwrap(), (Duration::from_secs(600), LifetimeSource::JwtExp));
+        // A host clock 10 minutes ahead (or more): the fresh token is taken, for the default.
+        for host in [T0 + 600, T0 + 601, T0 + 86_400] {
+            assert_eq!(lifetime_of(&body, host).unwrap(), (Duration::from_secs(300), LifetimeSource::DefaultHostClockAhead));
+        }
+        // With expires_in, the clock-ahead case uses it.
+        let both = format!(r#"{{"access_token":"{token}","expires_in":120}}"#);
+        assert_eq!(lifetime_of(&both, T0 + 700).unwrap(), (Duration::from_secs(120), LifetimeSource::ExpiresIn));
+        // Through parse, an exp in the past by the real clock gives a token too.
         let expired = jwt(&format!(r#"{{"exp":{}}}"#, now() - 10));
-        assert_eq!(ok(&format!(r#"{{"access_token":"{expired}"}}"#)).unwrap_err().kind(), ErrorKind::Response);
+        assert_eq!(ok(&format!(r#"{{"access_token":"{expired}"}}"#)).unwrap().lifetime_source, LifetimeSource::DefaultHostClockAhead);
+    }
+
+    #[test]
+    fn with_expires_in_and_a_jwt_lifetime_the_smaller_wins() {
+        // The Optum v3 page: the token says one hour, expires_in 7200.
+        let hour = jwt(&format!(r#"{{"iat":{T0},"exp":{}}}"#, T0 + 3600));
+        let body = format!(r#"{{"access_token":"{hour}","expires_in":7200}}"#);
+        assert_eq!(lifetime_of(&body, T0).unwrap(), (Duration::from_secs(3600), LifetimeSource::JwtIssuedAt));
+        let body = format!(r#"{{"access_token":"{hour}","expires_in":600}}"#);
+        assert_eq!(lifetime_of(&body, T0).unwrap(), (Duration::from_secs(600), LifetimeSource::ExpiresIn));
+        let exp_only = jwt(&format!(r#"{{"exp":{}}}"#, T0 + 100));
+        let body = format!(r#"{{"access_token":"{exp_only}","expires_in":7200}}"#);
+        assert_eq!(lifetime_of(&body, T0).unwrap(), (Duration::from_secs(100), LifetimeSource::JwtExp));
+        // expires_in 0 or negative stays a refusal, whatever the JWT says.
+        for bad in ["0", "-1", "0.5"] {
+            let body = format!(r#"{{"access_token":"{hour}","expires_in":{bad}}}"#);
+            assert_eq!(lifetime_of(&body, T0).unwrap_err().kind(), ErrorKind::Response, "{bad}");
+        }
+    }
+
+    #[test]
+    fn jwt_times_reads_iat_and_refuses_deep_claims() {
+        assert_eq!(jwt_times(&jwt(r#"{"exp":10,"iat":4}"#)), Some(JwtTimes { exp: 10, iat: Some(4) }));
+        assert_eq!(jwt_times(&jwt(r#"{"exp":10,"iat":"x"}"#)), Some(JwtTimes { exp: 10, iat: None }));
+        let deep = format!(r#"{{"exp":10,"x":{}{}}}"#, "[".repeat(100), "]".repeat(100));
+        assert_eq!(jwt_times(&jwt(&deep)), None);
+    }
+
+    #[test]
+    fn deep_json_is_refused_before_parsing() {
+        assert!(!json_too_deep(br#"{"a":[[1]],"b":"[[[[[[[[[[[[[[[[[[[[[[[["}"#, 3));
+        assert!(json_too_deep(br#"{"a":[[[1]]]}"#, 3));
+        assert!(!json_too_deep(br#"{"a":"\"[[[[[["}"#, 1));
+        let deep = format!(r#"{{"access_token":"t","x":{}1{}}}"#, "[".repeat(127), "]".repeat(127));
+        let err = ok(&deep).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Response);
+        assert!(err.message().contains("nested deeper"), "{}", err.message());
+        let flat = format!(r#"{{"access_token":"t","x":{}1{}}}"#, "[".repeat(15), "]".repeat(15));
+        assert!(ok(&flat).is_ok());
+        // An error status with a deep body is still named by its status.
+        assert_eq!(parse_with(503, &deep, GENERIC).unwrap_err().kind(), ErrorKind::Http);
+    }
+
+    #[test]
+    fn every_quoted_server_text_is_redacted_whatever_the_status() {
+        const SECRET: &str = "p/ss~w&rd<é>+1 2";
+        let redactor = Redactor::new("id", SECRET);
+        let escaped = r#"p\/ss~w\u0026rd\u003c\u00e9\u003e+1 2"#;
+        let answer = |status, content_type, location, body: &'static str| {
+            let body = body.replace("ECHO", escaped);
+            let content_type: Option<String> = content_type;
+            let location: Option<String> = location;
+            let result = parse(
+                &HttpAnswer { status, content_type: content_type.as_deref(), location: location.as_deref(), body: body.as_bytes() },
+                GENERIC,
+                &redactor,
+            );
+            result.unwrap_err()
+        };
+        let errors = [
+            answer(200, None, None, r#"{"error":"invalid_client ECHO","error_description":"bad ECHO"}"#),
+            answer(401, None, None, r#"{"error":"invalid_client","error_description":"bad ECHO"}"#),
+            answer(200, None, None, r#"{"access_token":"tok-123456789","token_type":"ECHO tok-123456789"}"#),
+            answer(503, Some(format!("text/html; x={SECRET}")), None, "x"),
+            answer(200, Some(format!("text/html; x={SECRET}")), None, "x"),
+            answer(302, None, Some(format!("https://x.test/?s={}", escaped)), ""),
+        ];
+        for error in errors {
+            let text = format!("{error} {error:?} {:?}", error.oauth_details());
+            assert!(text.contains("<redacted>"), "{text}");
+            assert!(!text.contains("ss~w") && !text.contains("w\\u0026") && !text.contains("u00e9") && !text.contains("tok-123456789"), "{text}");
+        }
     }
 
     #[test]
@@ -366,10 +590,10 @@ mod tests {
 
     #[test]
     fn http_errors_and_redirects_are_named() {
-        let err = parse(&HttpAnswer { status: 503, content_type: Some("text/html"), location: None, body: b"<html>down</html>" }, GENERIC).unwrap_err();
+        let err = parse(&HttpAnswer { status: 503, content_type: Some("text/html"), location: None, body: b"<html>down</html>" }, GENERIC, &Redactor::empty()).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Http);
         assert!(err.message().contains("503") && err.message().contains("text/html"));
-        let err = parse(&HttpAnswer { status: 302, content_type: None, location: Some("https://elsewhere/"), body: b"" }, GENERIC).unwrap_err();
+        let err = parse(&HttpAnswer { status: 302, content_type: None, location: Some("https://elsewhere/"), body: b"" }, GENERIC, &Redactor::empty()).unwrap_err();
         assert!(err.message().contains("redirect") && err.message().contains("https://elsewhere/"));
     }
 
@@ -489,7 +713,7 @@ mod tests {
             expect in any_expectations(),
         ) {
             let answer = HttpAnswer { status, content_type: content_type.as_deref(), location: location.as_deref(), body: &body };
-            check_outcome(status, parse(&answer, expect))?;
+            check_outcome(status, parse(&answer, expect, &Redactor::empty()))?;
         }
     }
 
@@ -503,7 +727,7 @@ mod tests {
             expect in any_expectations(),
         ) {
             let answer = HttpAnswer { status, content_type: Some("application/json"), location: None, body: body.as_bytes() };
-            check_outcome(status, parse(&answer, expect))?;
+            check_outcome(status, parse(&answer, expect, &Redactor::empty()))?;
         }
 
         /// A good response is read as the server meant it, and its token never shows in an

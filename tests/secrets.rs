@@ -239,22 +239,17 @@ fn dropping_a_client_wipes_its_secret_and_cached_token() {
     }
 }
 
-/// Copies that are freed unwiped today, per form, measured over plain http for the whole life
-/// of a client with 3 fetches (see SECURITY.md, "Known limits"). Ceilings, so that a new copy
-/// is caught: lower one when a copy is fixed (the HTTP layer is being replaced; the integrator
-/// re-measures after merging). Columns: Raw, FormEncoded, Basic, RawPrefix, FormPrefix, Token.
-/// Measured with the ureq transport (`cargo test --test secrets -- --nocapture whole_life`):
-/// * every method: 2 blocks with the first 8 bytes of the form-encoded secret per client, from
-///   the transport's own scrubber list (`transport::secret_echoes` collects a growing String;
-///   redaction now lives in src/redact.rs, so that list can go);
-/// * basic: the Basic credential in ureq's header strings and request prelude (4 per fetch);
-/// * the token: ureq's 8 KiB read buffer and read_capped's body growth (up to 2 per fetch).
-/// * the raw and form-encoded secret of post and json bodies: none (ureq writes the body to
-///   the socket from hctoken's wiped buffer).
+/// Copies that are freed unwiped, per form, measured over plain http for the whole life of a
+/// client with 3 fetches (`cargo test --test secrets -- --nocapture whole_life`). Ceilings, so
+/// that a new copy is caught. Columns: Raw, FormEncoded, Basic, RawPrefix, FormPrefix, Token.
+/// With the HTTP layer of our own (src/http/) none: the request (body and Basic header) is
+/// written from one wiped buffer, answers are read into wiped buffers, and the redactor keeps
+/// its spellings in wiped memory. (With ureq 2 it was 4 copies of the Basic credential and up
+/// to 2 of the token per fetch, and 2 prefixes of the secret per client.)
 const KNOWN_HTTP_COPIES: [(&str, [usize; 6]); 3] = [
-    ("post", [0, 0, 0, 0, 2, 6]),
-    ("json", [0, 0, 0, 0, 2, 6]),
-    ("basic", [0, 0, 12, 0, 2, 6]),
+    ("post", [0, 0, 0, 0, 0, 0]),
+    ("json", [0, 0, 0, 0, 0, 0]),
+    ("basic", [0, 0, 0, 0, 0, 0]),
 ];
 
 /// The whole life of a client: creating it, fetching (request built, sent, answer read and
@@ -568,18 +563,18 @@ impl Drop for TlsServer {
     }
 }
 
-/// Over HTTPS, per client life of 3 fetches (same columns as `KNOWN_HTTP_COPIES`), measured
-/// with the ureq transport (`cargo test --test secrets -- --nocapture over_https`):
-/// * the secret: as over http (rustls encrypts the request in its own buffers, in place, so
+/// Over HTTPS, per client life of 3 fetches (same columns as `KNOWN_HTTP_COPIES`; `cargo test
+/// --test secrets -- --nocapture over_https`):
+/// * the secret: none (rustls encrypts the request in place in its outgoing record buffer, so
 ///   no plaintext copy of the body or the Basic header is freed);
-/// * the token: 4 per fetch (measured 12 or 13 in 3 fetches over 30 runs): rustls'
-///   received-plaintext buffer (`ChunkVecBuffer`, 1, sometimes 2 when the answer arrives in two
-///   reads), ureq's 4 KiB and 8 KiB read buffers, and the body read. The ceiling allows 5 per
-///   fetch for that chunking.
+/// * the token: 2 per fetch, both inside rustls, which hctoken cannot wipe: its
+///   received-plaintext buffer (`ChunkVecBuffer`), freed after hctoken has read the answer, and
+///   the incoming record buffer in which records are decrypted in place, freed with the
+///   connection. The ceiling allows 3 per fetch, for an answer that arrives in two reads.
 const KNOWN_HTTPS_COPIES: [(&str, [usize; 6]); 3] = [
-    ("post", [0, 0, 0, 0, 2, 15]),
-    ("json", [0, 0, 0, 0, 2, 15]),
-    ("basic", [0, 0, 12, 0, 2, 15]),
+    ("post", [0, 0, 0, 0, 0, 9]),
+    ("json", [0, 0, 0, 0, 0, 9]),
+    ("basic", [0, 0, 0, 0, 0, 9]),
 ];
 
 #[test]

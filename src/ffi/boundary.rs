@@ -1,5 +1,12 @@
 //! What every exported function does at the edge: check pointers and text, catch panics, turn
 //! errors into a status code plus this thread's last error message.
+//!
+//! Nothing here may abort the host:
+//! * The whole body of every export runs inside `catch_unwind`, recording the error included.
+//! * The thread-local last error is reached with `try_with` only. A C host may call us from a
+//!   pthread-key destructor, after Rust's thread-locals are gone; a failing call then still
+//!   returns its status, and `hct_last_error_message()` returns [`NO_TEXT_DURING_THREAD_EXIT`].
+//! * A caught panic prints nothing: see [`quiet`] for the panic hook and what it covers.
 
 use std::cell::RefCell;
 use std::ffi::{c_char, CStr, CString};
@@ -7,6 +14,16 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use super::hct_status;
 use crate::error::{Error, ErrorKind};
+
+/// What `hct_last_error_message()` returns when this thread's last error cannot be reached
+/// because the thread is exiting (Rust's thread-locals were already destroyed).
+pub const NO_TEXT_DURING_THREAD_EXIT: &CStr =
+    match CStr::from_bytes_with_nul(b"hctoken: no error text is available while this thread exits\0") {
+        Ok(text) => text,
+        Err(_) => panic!("the text has one NUL, at its end"),
+    };
+
+const PANIC_MESSAGE: &str = "hctoken hit an internal error (a panic was caught); please report it";
 
 thread_local! {
     static LAST_ERROR: RefCell<CString> = RefCell::new(CString::default());
@@ -27,39 +44,82 @@ pub fn status_of(kind: ErrorKind) -> hct_status {
     }
 }
 
-pub fn set_last_error(error: &Error) {
+/// Records `error` as this thread's last error and returns its status. During thread exit the
+/// text is dropped (there is nowhere to keep it) and the status is still returned.
+fn record(error: &Error) -> hct_status {
     // Messages never hold NULs, but a server's error_description could; drop them.
     let text: Vec<u8> = error.message().bytes().filter(|b| *b != 0).collect();
     let message = CString::new(text).unwrap_or_default();
-    LAST_ERROR.with(|slot| *slot.borrow_mut() = message);
+    let _ = LAST_ERROR.try_with(|slot| {
+        if let Ok(mut slot) = slot.try_borrow_mut() {
+            *slot = message;
+        }
+    });
+    status_of(error.kind())
 }
 
-/// This thread's last error message, valid until this thread's next call that fails.
+/// This thread's last error message, valid until this thread's next call that fails; a static
+/// text during thread exit.
 pub fn last_error_ptr() -> *const c_char {
-    LAST_ERROR.with(|slot| slot.borrow().as_ptr())
+    LAST_ERROR
+        .try_with(|slot| slot.try_borrow().map(|message| message.as_ptr()).ok())
+        .ok()
+        .flatten()
+        .unwrap_or(NO_TEXT_DURING_THREAD_EXIT.as_ptr())
 }
 
 /// Runs `body`, turning its error or panic into a status and this thread's last error.
 #[inline]
 pub fn guard(body: impl FnOnce() -> Result<(), Error>) -> hct_status {
-    match catch_unwind(AssertUnwindSafe(body)) {
-        Ok(Ok(())) => hct_status::HCT_OK,
-        Ok(Err(error)) => {
-            set_last_error(&error);
-            status_of(error.kind())
-        }
-        Err(_) => {
-            set_last_error(&Error::internal(
-                "hctoken hit an internal error (a panic was caught); please report it",
-            ));
-            hct_status::HCT_ERR_INTERNAL
-        }
+    let _inside = quiet::Inside::enter();
+    // Recording the error is inside the same catch_unwind as the body.
+    match catch_unwind(AssertUnwindSafe(|| match body() {
+        Ok(()) => hct_status::HCT_OK,
+        Err(error) => record(&error),
+    })) {
+        Ok(status) => status,
+        Err(payload) => after_panic(payload),
     }
 }
 
 /// Runs `body` where there is no status to return (free functions): a panic is swallowed.
 pub fn guard_void(body: impl FnOnce()) {
-    let _ = catch_unwind(AssertUnwindSafe(body));
+    let _inside = quiet::Inside::enter();
+    if let Err(payload) = catch_unwind(AssertUnwindSafe(body)) {
+        dispose(payload);
+    }
+}
+
+/// Runs `body`, which returns a value for C; `fallback` if it panics.
+pub fn guard_value<T>(fallback: T, body: impl FnOnce() -> T) -> T {
+    let _inside = quiet::Inside::enter();
+    match catch_unwind(AssertUnwindSafe(body)) {
+        Ok(value) => value,
+        Err(payload) => {
+            dispose(payload);
+            fallback
+        }
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn after_panic(payload: Box<dyn std::any::Any + Send>) -> hct_status {
+    dispose(payload);
+    let recorded = catch_unwind(|| record(&Error::internal(PANIC_MESSAGE)));
+    if let Err(payload) = recorded {
+        dispose(payload);
+    }
+    hct_status::HCT_ERR_INTERNAL
+}
+
+/// Drops a panic's payload; a payload whose own drop panics is leaked rather than unwound
+/// out of the export.
+#[cold]
+fn dispose(payload: Box<dyn std::any::Any + Send>) {
+    if let Err(again) = catch_unwind(AssertUnwindSafe(move || drop(payload))) {
+        std::mem::forget(again);
+    }
 }
 
 /// A shared reference from a caller's pointer, or an error that names the argument.
@@ -99,5 +159,147 @@ pub fn check_out<T>(ptr: *mut T, name: &str) -> Result<(), Error> {
         Err(Error::invalid_argument(format!("{name} is NULL")))
     } else {
         Ok(())
+    }
+}
+
+/// Silence for panics caught at the edge.
+///
+/// Rust's default panic hook prints a caught panic to stderr before `catch_unwind` sees it. In
+/// the shared and static library the Rust standard library is the library's own, so a hook
+/// installed by [`install`] (once per process, from `hct_config_new` and `hct_client_new`,
+/// before any export can reach library code that might panic) is invisible to C hosts. It
+/// stays silent only while the current thread is inside an `hct_` export (a thread-local
+/// depth); anywhere else it hands the panic to the hook it replaced, so a Rust program that
+/// links the rlib keeps its own panic output unless the panic happens inside a call to the C
+/// ABI. A Rust host that later replaces the hook itself gets its own hook's behaviour.
+pub mod quiet {
+    use std::cell::Cell;
+    use std::sync::Once;
+
+    thread_local! {
+        /// How many `hct_` exports this thread is inside (re-entry through a callback is
+        /// possible in principle). `const` and without a destructor: it can be reached at any
+        /// point of a thread's life, its exit included.
+        static DEPTH: Cell<u32> = const { Cell::new(0) };
+    }
+
+    static INSTALL: Once = Once::new();
+
+    /// Marks this thread as inside an export until dropped.
+    pub struct Inside(());
+
+    impl Inside {
+        #[inline(always)]
+        pub fn enter() -> Inside {
+            let _ = DEPTH.try_with(|depth| depth.set(depth.get().wrapping_add(1)));
+            Inside(())
+        }
+    }
+
+    impl Drop for Inside {
+        #[inline(always)]
+        fn drop(&mut self) {
+            let _ = DEPTH.try_with(|depth| depth.set(depth.get().wrapping_sub(1)));
+        }
+    }
+
+    /// Whether this thread is inside an `hct_` export now.
+    pub fn inside_export() -> bool {
+        DEPTH.try_with(|depth| depth.get() > 0).unwrap_or(false)
+    }
+
+    /// Whether the panic hook should pass a panic on to the previous hook (which prints it).
+    pub fn should_report() -> bool {
+        !inside_export()
+    }
+
+    /// Installs the quiet hook in front of the current one, once per process.
+    #[cold]
+    pub fn install() {
+        INSTALL.call_once(|| {
+            // take_hook and set_hook panic on a panicking thread; never install from one (the
+            // Once is then spent, and panics inside exports may print: documented).
+            if std::thread::panicking() {
+                return;
+            }
+            let previous = std::panic::take_hook();
+            std::panic::set_hook(Box::new(move |info| {
+                if should_report() {
+                    previous(info);
+                }
+            }));
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::process::Command;
+
+    #[test]
+    fn the_depth_counts_nested_exports_and_unwinds_with_a_panic() {
+        assert!(!quiet::inside_export());
+        let status = guard(|| {
+            assert!(quiet::inside_export());
+            let inner = guard(|| Ok(()));
+            assert_eq!(inner, hct_status::HCT_OK);
+            assert!(quiet::inside_export(), "the inner export ended the outer one's silence");
+            Ok(())
+        });
+        assert_eq!(status, hct_status::HCT_OK);
+        assert!(!quiet::inside_export());
+        quiet::install();
+        assert_eq!(guard(|| panic!("a test panic")), hct_status::HCT_ERR_INTERNAL);
+        assert!(!quiet::inside_export(), "a caught panic left the thread marked as inside");
+        assert!(quiet::should_report());
+        let message = unsafe { CStr::from_ptr(last_error_ptr()) }.to_str().unwrap().to_owned();
+        assert_eq!(message, PANIC_MESSAGE);
+        assert_eq!(guard_value(7, || panic!("another")), 7);
+        guard_void(|| panic!("and another"));
+        assert!(!quiet::inside_export());
+    }
+
+    #[test]
+    fn an_error_is_recorded_and_returned() {
+        let status = guard(|| Err(Error::config("bad\0key")));
+        assert_eq!(status, hct_status::HCT_ERR_CONFIG);
+        let message = unsafe { CStr::from_ptr(last_error_ptr()) }.to_str().unwrap().to_owned();
+        assert_eq!(message, "badkey");
+    }
+
+    const CHILD: &str = "HCTOKEN_TEST_PANIC_CHILD";
+    const INSIDE_MARKER: &str = "panic-marker-inside-an-export";
+    const OUTSIDE_MARKER: &str = "panic-marker-outside-any-export";
+
+    /// The child half of the next test: a panic caught inside an export, then one caught by
+    /// plain Rust code outside any export.
+    #[test]
+    fn panic_child() {
+        if std::env::var_os(CHILD).is_none() {
+            return;
+        }
+        quiet::install();
+        assert_eq!(guard(|| panic!("{INSIDE_MARKER}")), hct_status::HCT_ERR_INTERNAL);
+        let outside = std::panic::catch_unwind(|| panic!("{OUTSIDE_MARKER}"));
+        assert!(outside.is_err());
+    }
+
+    /// A panic caught at the edge prints nothing to stderr; one outside the C ABI still goes to
+    /// the hook that was there before (here, the default one, which prints it).
+    #[test]
+    fn a_caught_panic_inside_an_export_prints_nothing() {
+        let output = Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", "ffi::boundary::tests::panic_child", "--nocapture", "--test-threads=1"])
+            .env(CHILD, "1")
+            .env("RUST_BACKTRACE", "1")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(output.status.success(), "the child failed:\n{stdout}\n{stderr}");
+        assert!(stdout.contains("1 passed"), "the child test did not run:\n{stdout}");
+        assert!(!stderr.contains(INSIDE_MARKER) && !stdout.contains(INSIDE_MARKER), "a caught panic printed:\n{stderr}");
+        assert!(stderr.contains(OUTSIDE_MARKER), "the previous hook was not chained:\n{stderr}");
     }
 }

@@ -1,12 +1,25 @@
 //! Drives the C test programs in tests/c/: compiles them against include/hctoken.h and the
 //! built libhctoken.so, and runs them against `hctoken serve` plainly, under valgrind (no
-//! leaks, no invalid access) and with AddressSanitizer.
+//! leaks, no invalid access) and with AddressSanitizer; and the fork programs against the
+//! emulator, an HTTPS token server made here (rustls, a test CA from rcgen, keep-alive) and
+//! servers that always answer 503.
+//!
+//! Every compilation writes its own executable (tests run in parallel: one shared path made a
+//! test run a program another test was still writing, "Text file busy").
 
+mod hostile;
 mod support;
 
+use std::io::Write;
+use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
 
+use hostile::read_request;
 use support::Emulator;
 
 /// target/debug (or target/release), where cargo put libhctoken.so next to this test's deps/.
@@ -21,10 +34,19 @@ fn library_dir() -> PathBuf {
     dir
 }
 
+/// Compiles tests/c/`source` into an executable of its own: the process id and a counter make
+/// the path unique to this compilation.
 fn compile(source: &str, sanitize: bool) -> PathBuf {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let lib = library_dir();
-    let name = format!("{}{}", source.trim_end_matches(".c"), if sanitize { "-asan" } else { "" });
+    let name = format!(
+        "{}{}-{}-{}",
+        source.trim_end_matches(".c"),
+        if sanitize { "-asan" } else { "" },
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::SeqCst)
+    );
     let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
     let mut cc = Command::new(std::env::var("CC").unwrap_or_else(|_| "cc".into()));
     cc.args(["-std=c11", "-Wall", "-Wextra", "-Werror", "-g", "-O1", "-pthread"])
@@ -117,4 +139,265 @@ fn stress_with_address_sanitizer() {
 fn stress_under_valgrind() {
     require_valgrind();
     run_stress(&compile("stress.c", false), VALGRIND, "3");
+}
+
+#[test]
+fn a_pthread_key_destructor_can_call_hctoken() {
+    let url = format!("http://127.0.0.1:{}/oauth2/token", hostile::closed_port());
+    run(&compile("thread_exit.c", false), &[], &[&url]);
+}
+
+/// Under valgrind, with one suppression: tests/c/thread_exit.supp says which leak and why.
+#[test]
+fn a_pthread_key_destructor_can_call_hctoken_under_valgrind() {
+    require_valgrind();
+    let url = format!("http://127.0.0.1:{}/oauth2/token", hostile::closed_port());
+    let suppressions = format!("--suppressions={}/tests/c/thread_exit.supp", env!("CARGO_MANIFEST_DIR"));
+    let mut valgrind = VALGRIND.to_vec();
+    valgrind.push(&suppressions);
+    run(&compile("thread_exit.c", false), &valgrind, &[&url]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// fork (issue 10)
+
+/// A fork while another thread waits for a slow token endpoint: the child's get returns within
+/// its own timeout (the C program holds it to timeout_ms + 10 % and kills a hung child).
+#[test]
+fn fork_while_another_thread_is_mid_fetch() {
+    let emulator = Emulator::start_with(&["--latency-ms", "1000"]);
+    let text = run(&compile("fork.c", false), &[], &["midfetch", &emulator.token_url("/oauth2/token"), "2000"]);
+    assert!(text.contains("child: get after a fork mid-fetch"), "{text}");
+}
+
+fn fork_rounds(url: &str, ca_file: Option<&str>) -> String {
+    const ROUNDS: &str = "50";
+    let mut args = vec!["rounds", url, ROUNDS];
+    args.extend(ca_file);
+    let text = run(&compile("fork.c", false), &[], &args);
+    assert!(text.contains("rounds=50 parent_failures=0 child_failures=0"), "{text}");
+    text
+}
+
+/// Fork after a fetch (a kept-alive connection), then parent and child invalidate and get at
+/// once, 50 times, over plain http: no get fails.
+#[test]
+fn fork_then_simultaneous_fetches_over_http() {
+    let emulator = Emulator::start();
+    fork_rounds(&emulator.token_url("/oauth2/token"), None);
+    // One fetch before the fork, then one per process and round.
+    assert_eq!(emulator.token_requests(), 101, "token requests seen by the server");
+}
+
+/// The same over https, against a keep-alive TLS server.
+#[test]
+fn fork_then_simultaneous_fetches_over_https() {
+    let pki = Pki::new();
+    let server = TlsTokenServer::start(&pki);
+    fork_rounds(&server.url(), Some(pki.ca_pem.to_str().unwrap()));
+    assert_eq!(server.served.load(Ordering::SeqCst), 101, "token requests the server answered");
+    assert!(server.connections.load(Ordering::SeqCst) >= 2, "parent and child shared one connection");
+}
+
+/// Parent and child retry with different random backoff: each server (503, no Retry-After)
+/// records when attempts arrive; the gaps within each fetch (the jitter) differ between the
+/// parent's server and the child's. With the random state the child inherited, they would be
+/// the same to within scheduling noise.
+#[test]
+fn forked_children_draw_their_own_retry_jitter() {
+    let a = UnavailableServer::start();
+    let b = UnavailableServer::start();
+    run(&compile("fork.c", false), &[], &["jitter", &a.url(), &b.url()]);
+    let a_seen = a.arrivals();
+    let b_seen = b.arrivals();
+    // Three attempts per fetch (retry.rs, MAX_ATTEMPTS): one fetch before the fork and three
+    // after through A, three through B.
+    assert_eq!(a_seen.len(), 12, "attempts seen by the parent's server");
+    assert_eq!(b_seen.len(), 9, "attempts seen by the child's server");
+    let gaps = |arrivals: &[Instant]| -> Vec<f64> {
+        arrivals
+            .chunks(3)
+            .flat_map(|fetch| fetch.windows(2).map(|w| (w[1] - w[0]).as_secs_f64() * 1000.0))
+            .collect()
+    };
+    let parent = gaps(&a_seen[3..]);
+    let child = gaps(&b_seen);
+    println!("retry gaps (ms): parent {parent:.0?}, child {child:.0?}");
+    // Independent draws from [0, 250] and [0, 500] ms all land within 30 ms of each other
+    // with a probability of about (0.24 * 0.12)^3 < 1e-4; identical draws always do.
+    let most = parent.iter().zip(&child).map(|(p, c)| (p - c).abs()).fold(0.0, f64::max);
+    assert!(most > 30.0, "parent and child retried in lockstep: {parent:.0?} vs {child:.0?}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Servers for the fork tests
+
+/// A CA and a certificate it signed for 127.0.0.1, the CA written to a file for `ca_file`.
+struct Pki {
+    ca_pem: PathBuf,
+    cert_der: rustls::pki_types::CertificateDer<'static>,
+    key_der: Vec<u8>,
+}
+
+impl Pki {
+    fn new() -> Pki {
+        use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
+        let ca_key = KeyPair::generate().unwrap();
+        let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        ca_params.distinguished_name.push(DnType::CommonName, "hctoken fork test CA");
+        let ca = ca_params.self_signed(&ca_key).unwrap();
+        let key = KeyPair::generate().unwrap();
+        let mut params = CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()]).unwrap();
+        params.distinguished_name.push(DnType::CommonName, "127.0.0.1");
+        let cert = params.signed_by(&key, &ca, &ca_key).unwrap();
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let ca_pem = Path::new(env!("CARGO_TARGET_TMPDIR"))
+            .join(format!("fork-ca-{}-{}.pem", std::process::id(), NEXT.fetch_add(1, Ordering::SeqCst)));
+        std::fs::write(&ca_pem, ca.pem()).unwrap();
+        Pki { ca_pem, cert_der: cert.der().clone(), key_der: key.serialize_der() }
+    }
+}
+
+impl Drop for Pki {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.ca_pem);
+    }
+}
+
+/// An HTTPS token server that keeps connections alive (as real endpoints do): each connection
+/// gets a thread that answers request after request with a new token.
+struct TlsTokenServer {
+    port: u16,
+    stop: Arc<AtomicBool>,
+    served: Arc<AtomicUsize>,
+    connections: Arc<AtomicUsize>,
+    acceptor: Option<thread::JoinHandle<()>>,
+}
+
+impl TlsTokenServer {
+    fn start(pki: &Pki) -> TlsTokenServer {
+        use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let tls = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(vec![pki.cert_der.clone()], PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(pki.key_der.clone())))
+            .unwrap();
+        let tls = Arc::new(tls);
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let stop = Arc::new(AtomicBool::new(false));
+        let served = Arc::new(AtomicUsize::new(0));
+        let connections = Arc::new(AtomicUsize::new(0));
+        let acceptor = {
+            let (stop, served, connections) = (stop.clone(), served.clone(), connections.clone());
+            thread::spawn(move || {
+                for tcp in listener.incoming() {
+                    if stop.load(Ordering::SeqCst) {
+                        break;
+                    }
+                    let Ok(tcp) = tcp else { continue };
+                    connections.fetch_add(1, Ordering::SeqCst);
+                    let (tls, served, stop) = (tls.clone(), served.clone(), stop.clone());
+                    thread::spawn(move || {
+                        let _ = tcp.set_read_timeout(Some(Duration::from_secs(10)));
+                        let connection = rustls::ServerConnection::new(tls).unwrap();
+                        let mut stream = rustls::StreamOwned::new(connection, tcp);
+                        while !stop.load(Ordering::SeqCst) {
+                            // A closed connection, a broken request or a failed handshake ends it.
+                            let Some(request) = read_request(&mut stream) else { return };
+                            if !request.head.starts_with("POST ") || !String::from_utf8_lossy(&request.body).contains("grant_type=client_credentials") {
+                                let _ = stream.write_all(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+                                return;
+                            }
+                            let n = served.fetch_add(1, Ordering::SeqCst) + 1;
+                            let body = format!(r#"{{"access_token":"fork-tls-token-{n}","token_type":"Bearer","expires_in":3600}}"#);
+                            let reply = format!(
+                                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+                                body.len()
+                            );
+                            if stream.write_all(reply.as_bytes()).and_then(|_| stream.flush()).is_err() {
+                                return;
+                            }
+                        }
+                    });
+                }
+            })
+        };
+        TlsTokenServer { port, stop, served, connections, acceptor: Some(acceptor) }
+    }
+
+    fn url(&self) -> String {
+        format!("https://127.0.0.1:{}/oauth2/token", self.port)
+    }
+}
+
+impl Drop for TlsTokenServer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        let _ = TcpStream::connect(("127.0.0.1", self.port));
+        if let Some(acceptor) = self.acceptor.take() {
+            let _ = acceptor.join();
+        }
+    }
+}
+
+/// Answers every request with 503 and no Retry-After, and records when each arrived.
+struct UnavailableServer {
+    port: u16,
+    stop: Arc<AtomicBool>,
+    arrivals: Arc<Mutex<Vec<Instant>>>,
+    acceptor: Option<thread::JoinHandle<()>>,
+}
+
+impl UnavailableServer {
+    fn start() -> UnavailableServer {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let stop = Arc::new(AtomicBool::new(false));
+        let arrivals: Arc<Mutex<Vec<Instant>>> = Arc::default();
+        let acceptor = {
+            let (stop, arrivals) = (stop.clone(), arrivals.clone());
+            thread::spawn(move || {
+                for tcp in listener.incoming() {
+                    if stop.load(Ordering::SeqCst) {
+                        break;
+                    }
+                    let Ok(mut tcp) = tcp else { continue };
+                    let arrivals = arrivals.clone();
+                    thread::spawn(move || {
+                        let _ = tcp.set_read_timeout(Some(Duration::from_secs(10)));
+                        while read_request(&mut tcp).is_some() {
+                            arrivals.lock().unwrap().push(Instant::now());
+                            let reply = b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: 4\r\n\r\nbusy";
+                            if tcp.write_all(reply).is_err() {
+                                return;
+                            }
+                        }
+                    });
+                }
+            })
+        };
+        UnavailableServer { port, stop, arrivals, acceptor: Some(acceptor) }
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}/oauth2/token", self.port)
+    }
+
+    fn arrivals(&self) -> Vec<Instant> {
+        self.arrivals.lock().unwrap().clone()
+    }
+}
+
+impl Drop for UnavailableServer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        let _ = TcpStream::connect(("127.0.0.1", self.port));
+        if let Some(acceptor) = self.acceptor.take() {
+            let _ = acceptor.join();
+        }
+    }
 }

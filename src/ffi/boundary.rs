@@ -3,12 +3,15 @@
 //!
 //! Nothing here may abort the host:
 //! * The whole body of every export runs inside `catch_unwind`, recording the error included.
-//! * The thread-local last error is reached with `try_with` only. A C host may call us from a
-//!   pthread-key destructor, after Rust's thread-locals are gone; a failing call then still
-//!   returns its status, and `hct_last_error_message()` returns [`NO_TEXT_DURING_THREAD_EXIT`].
+//! * The last error is kept per thread where it survives the thread's exit: a C host may call
+//!   us from a pthread-key destructor, after Rust's thread-locals are gone (glibc runs them
+//!   first). On Unix it lives in a pthread key of its own ([`slot`]), so messages work there
+//!   too; where it cannot be stored, a failing call still returns its status and
+//!   `hct_last_error_message()` returns [`NO_TEXT_DURING_THREAD_EXIT`]. (Rust thread-locals with
+//!   a destructor cannot be used: one first touched during thread exit registers a destructor
+//!   that never runs, a leak per thread.)
 //! * A caught panic prints nothing: see [`quiet`] for the panic hook and what it covers.
 
-use std::cell::RefCell;
 use std::ffi::{c_char, CStr, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
@@ -24,10 +27,6 @@ pub const NO_TEXT_DURING_THREAD_EXIT: &CStr =
     };
 
 const PANIC_MESSAGE: &str = "hctoken hit an internal error (a panic was caught); please report it";
-
-thread_local! {
-    static LAST_ERROR: RefCell<CString> = RefCell::new(CString::default());
-}
 
 pub fn status_of(kind: ErrorKind) -> hct_status {
     match kind {
@@ -50,22 +49,133 @@ fn record(error: &Error) -> hct_status {
     // Messages never hold NULs, but a server's error_description could; drop them.
     let text: Vec<u8> = error.message().bytes().filter(|b| *b != 0).collect();
     let message = CString::new(text).unwrap_or_default();
-    let _ = LAST_ERROR.try_with(|slot| {
-        if let Ok(mut slot) = slot.try_borrow_mut() {
-            *slot = message;
-        }
-    });
+    slot::store(message);
     status_of(error.kind())
 }
 
 /// This thread's last error message, valid until this thread's next call that fails; a static
-/// text during thread exit.
+/// text when it could not be kept.
 pub fn last_error_ptr() -> *const c_char {
-    LAST_ERROR
-        .try_with(|slot| slot.try_borrow().map(|message| message.as_ptr()).ok())
-        .ok()
-        .flatten()
-        .unwrap_or(NO_TEXT_DURING_THREAD_EXIT.as_ptr())
+    slot::load()
+}
+
+/// This thread's last error message.
+#[cfg(unix)]
+mod slot {
+    use std::cell::Cell;
+    use std::ffi::{c_char, c_void, CString};
+    use std::sync::OnceLock;
+
+    use super::NO_TEXT_DURING_THREAD_EXIT;
+
+    thread_local! {
+        /// Set when the last message could not be stored, so a stale one is not shown. `const`
+        /// and without a destructor: reachable for the thread's whole life, its exit included.
+        static LOST: Cell<bool> = const { Cell::new(false) };
+    }
+
+    /// The key whose per-thread value is this thread's message (a `CString::into_raw`); its
+    /// destructor frees the message when the thread exits. glibc runs key destructors again
+    /// (up to PTHREAD_DESTRUCTOR_ITERATIONS rounds) while values are set, so a message stored
+    /// by a host's destructor after ours ran is freed too.
+    static KEY: OnceLock<Option<libc::pthread_key_t>> = OnceLock::new();
+
+    fn key() -> Option<libc::pthread_key_t> {
+        *KEY.get_or_init(|| {
+            let mut key: libc::pthread_key_t = 0;
+            // SAFETY: `key` is writable; free_message is a valid destructor for our values.
+            (unsafe { libc::pthread_key_create(&mut key, Some(free_message)) } == 0).then_some(key)
+        })
+    }
+
+    unsafe extern "C" fn free_message(message: *mut c_void) {
+        if !message.is_null() {
+            // SAFETY: every value stored under KEY came from CString::into_raw, and glibc hands
+            // it to this destructor once (it clears the value first).
+            let _ = std::panic::catch_unwind(|| drop(unsafe { CString::from_raw(message.cast::<c_char>()) }));
+        }
+    }
+
+    /// When the library is unloaded (dlclose), no thread may later run a destructor that is no
+    /// longer mapped: delete the key (live threads' messages are then leaked, once).
+    #[used]
+    #[link_section = ".fini_array"]
+    static DELETE_KEY_AT_UNLOAD: extern "C" fn() = delete_key;
+
+    extern "C" fn delete_key() {
+        if let Some(Some(key)) = KEY.get() {
+            // SAFETY: a key this module created; deleting it runs no destructor.
+            unsafe { libc::pthread_key_delete(*key) };
+        }
+    }
+
+    pub fn store(message: CString) {
+        let stored = key().is_some_and(|key| {
+            let new = message.into_raw();
+            // SAFETY: our key; the old value, if any, is one of our CStrings.
+            unsafe {
+                let old = libc::pthread_getspecific(key).cast::<c_char>();
+                if libc::pthread_setspecific(key, new.cast::<c_void>()) != 0 {
+                    drop(CString::from_raw(new));
+                    return false;
+                }
+                if !old.is_null() {
+                    drop(CString::from_raw(old));
+                }
+            }
+            true
+        });
+        let _ = LOST.try_with(|lost| lost.set(!stored));
+    }
+
+    pub fn load() -> *const c_char {
+        if LOST.try_with(Cell::get).unwrap_or(true) {
+            return NO_TEXT_DURING_THREAD_EXIT.as_ptr();
+        }
+        let Some(key) = key() else { return EMPTY.as_ptr() };
+        // SAFETY: our key; a non-NULL value is a live CString of this thread.
+        let message = unsafe { libc::pthread_getspecific(key) }.cast::<c_char>();
+        if message.is_null() {
+            EMPTY.as_ptr()
+        } else {
+            message
+        }
+    }
+
+    const EMPTY: &std::ffi::CStr = match std::ffi::CStr::from_bytes_with_nul(b"\0") {
+        Ok(text) => text,
+        Err(_) => panic!("one NUL"),
+    };
+}
+
+/// This thread's last error message, in a Rust thread-local where there are no pthread keys:
+/// unreachable (and then [`NO_TEXT_DURING_THREAD_EXIT`]) once the thread's locals are gone.
+#[cfg(not(unix))]
+mod slot {
+    use std::cell::RefCell;
+    use std::ffi::{c_char, CString};
+
+    use super::NO_TEXT_DURING_THREAD_EXIT;
+
+    thread_local! {
+        static LAST_ERROR: RefCell<CString> = RefCell::new(CString::default());
+    }
+
+    pub fn store(message: CString) {
+        let _ = LAST_ERROR.try_with(|slot| {
+            if let Ok(mut slot) = slot.try_borrow_mut() {
+                *slot = message;
+            }
+        });
+    }
+
+    pub fn load() -> *const c_char {
+        LAST_ERROR
+            .try_with(|slot| slot.try_borrow().map(|message| message.as_ptr()).ok())
+            .ok()
+            .flatten()
+            .unwrap_or(NO_TEXT_DURING_THREAD_EXIT.as_ptr())
+    }
 }
 
 /// Runs `body`, turning its error or panic into a status and this thread's last error.

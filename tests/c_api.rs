@@ -49,15 +49,17 @@ fn compile(source: &str, sanitize: bool) -> PathBuf {
     );
     let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
     let mut cc = Command::new(std::env::var("CC").unwrap_or_else(|_| "cc".into()));
-    cc.args(["-std=c11", "-Wall", "-Wextra", "-Werror", "-g", "-O1", "-pthread"])
-        .arg("-I")
-        .arg(root.join("include"))
-        .arg(root.join("tests/c").join(source))
-        .arg("-o")
-        .arg(&out)
-        .arg(format!("-L{}", lib.display()))
-        .arg(format!("-Wl,-rpath,{}", lib.display()))
-        .arg("-lhctoken");
+    cc.args([
+        "-std=c11", "-Wall", "-Wextra", "-Werror", "-g", "-O1", "-pthread",
+    ])
+    .arg("-I")
+    .arg(root.join("include"))
+    .arg(root.join("tests/c").join(source))
+    .arg("-o")
+    .arg(&out)
+    .arg(format!("-L{}", lib.display()))
+    .arg(format!("-Wl,-rpath,{}", lib.display()))
+    .arg("-lhctoken");
     if sanitize {
         cc.args(["-fsanitize=address", "-fno-omit-frame-pointer"]);
     }
@@ -78,9 +80,17 @@ fn run(program: &Path, wrapper: &[&str], args: &[&str]) -> String {
         None => Command::new(program),
     };
     let output = command.args(args).output().expect("run the C program");
-    let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
     println!("{text}");
-    assert!(output.status.success(), "{} failed:\n{text}", program.display());
+    assert!(
+        output.status.success(),
+        "{} failed:\n{text}",
+        program.display()
+    );
     text
 }
 
@@ -92,7 +102,11 @@ fn run_api_test(program: &Path, wrapper: &[&str]) {
         .find_map(|l| l.strip_prefix("expected_token_requests="))
         .and_then(|n| n.trim().parse().ok())
         .expect("the C test reports its expected request count");
-    assert_eq!(emulator.token_requests(), expected, "token requests seen by the server");
+    assert_eq!(
+        emulator.token_requests(),
+        expected,
+        "token requests seen by the server"
+    );
 }
 
 fn run_stress(program: &Path, wrapper: &[&str], seconds: &str) {
@@ -110,8 +124,14 @@ const VALGRIND: &[&str] = &[
 ];
 
 fn require_valgrind() {
-    let found = Command::new("valgrind").arg("--version").output().is_ok_and(|o| o.status.success());
-    assert!(found, "valgrind is not installed: `apt-get install valgrind` (.ci/run installs it)");
+    let found = Command::new("valgrind")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    assert!(
+        found,
+        "valgrind is not installed: `apt-get install valgrind` (.ci/run installs it)"
+    );
 }
 
 #[test]
@@ -152,7 +172,10 @@ fn a_pthread_key_destructor_can_call_hctoken() {
 fn a_pthread_key_destructor_can_call_hctoken_under_valgrind() {
     require_valgrind();
     let url = format!("http://127.0.0.1:{}/oauth2/token", hostile::closed_port());
-    let suppressions = format!("--suppressions={}/tests/c/thread_exit.supp", env!("CARGO_MANIFEST_DIR"));
+    let suppressions = format!(
+        "--suppressions={}/tests/c/thread_exit.supp",
+        env!("CARGO_MANIFEST_DIR")
+    );
     let mut valgrind = VALGRIND.to_vec();
     valgrind.push(&suppressions);
     run(&compile("thread_exit.c", false), &valgrind, &[&url]);
@@ -166,7 +189,11 @@ fn a_pthread_key_destructor_can_call_hctoken_under_valgrind() {
 #[test]
 fn fork_while_another_thread_is_mid_fetch() {
     let emulator = Emulator::start_with(&["--latency-ms", "1000"]);
-    let text = run(&compile("fork.c", false), &[], &["midfetch", &emulator.token_url("/oauth2/token"), "2000"]);
+    let text = run(
+        &compile("fork.c", false),
+        &[],
+        &["midfetch", &emulator.token_url("/oauth2/token"), "2000"],
+    );
     assert!(text.contains("child: get after a fork mid-fetch"), "{text}");
 }
 
@@ -175,7 +202,10 @@ fn fork_rounds(url: &str, ca_file: Option<&str>) -> String {
     let mut args = vec!["rounds", url, ROUNDS];
     args.extend(ca_file);
     let text = run(&compile("fork.c", false), &[], &args);
-    assert!(text.contains("rounds=50 parent_failures=0 child_failures=0"), "{text}");
+    assert!(
+        text.contains("rounds=50 parent_failures=0 child_failures=0"),
+        "{text}"
+    );
     text
 }
 
@@ -183,20 +213,18 @@ fn fork_rounds(url: &str, ca_file: Option<&str>) -> String {
 /// once, 50 times, over plain http: no get fails.
 #[test]
 fn fork_then_simultaneous_fetches_over_http() {
-    let emulator = Emulator::start();
-    fork_rounds(&emulator.token_url("/oauth2/token"), None);
-    // One fetch before the fork, then one per process and round.
-    assert_eq!(emulator.token_requests(), 101, "token requests seen by the server");
+    let server = KeepAliveTokenServer::start(None);
+    fork_rounds(&server.url(), None);
+    server.check_counts();
 }
 
-/// The same over https, against a keep-alive TLS server.
+/// The same over https.
 #[test]
 fn fork_then_simultaneous_fetches_over_https() {
     let pki = Pki::new();
-    let server = TlsTokenServer::start(&pki);
+    let server = KeepAliveTokenServer::start(Some(&pki));
     fork_rounds(&server.url(), Some(pki.ca_pem.to_str().unwrap()));
-    assert_eq!(server.served.load(Ordering::SeqCst), 101, "token requests the server answered");
-    assert!(server.connections.load(Ordering::SeqCst) >= 2, "parent and child shared one connection");
+    server.check_counts();
 }
 
 /// Parent and child retry with different random backoff: each server (503, no Retry-After)
@@ -207,7 +235,11 @@ fn fork_then_simultaneous_fetches_over_https() {
 fn forked_children_draw_their_own_retry_jitter() {
     let a = UnavailableServer::start();
     let b = UnavailableServer::start();
-    run(&compile("fork.c", false), &[], &["jitter", &a.url(), &b.url()]);
+    run(
+        &compile("fork.c", false),
+        &[],
+        &["jitter", &a.url(), &b.url()],
+    );
     let a_seen = a.arrivals();
     let b_seen = b.arrivals();
     // Three attempts per fetch (retry.rs, MAX_ATTEMPTS): one fetch before the fork and three
@@ -217,7 +249,11 @@ fn forked_children_draw_their_own_retry_jitter() {
     let gaps = |arrivals: &[Instant]| -> Vec<f64> {
         arrivals
             .chunks(3)
-            .flat_map(|fetch| fetch.windows(2).map(|w| (w[1] - w[0]).as_secs_f64() * 1000.0))
+            .flat_map(|fetch| {
+                fetch
+                    .windows(2)
+                    .map(|w| (w[1] - w[0]).as_secs_f64() * 1000.0)
+            })
             .collect()
     };
     let parent = gaps(&a_seen[3..]);
@@ -225,8 +261,15 @@ fn forked_children_draw_their_own_retry_jitter() {
     println!("retry gaps (ms): parent {parent:.0?}, child {child:.0?}");
     // Independent draws from [0, 250] and [0, 500] ms all land within 30 ms of each other
     // with a probability of about (0.24 * 0.12)^3 < 1e-4; identical draws always do.
-    let most = parent.iter().zip(&child).map(|(p, c)| (p - c).abs()).fold(0.0, f64::max);
-    assert!(most > 30.0, "parent and child retried in lockstep: {parent:.0?} vs {child:.0?}");
+    let most = parent
+        .iter()
+        .zip(&child)
+        .map(|(p, c)| (p - c).abs())
+        .fold(0.0, f64::max);
+    assert!(
+        most > 30.0,
+        "parent and child retried in lockstep: {parent:.0?} vs {child:.0?}"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -245,17 +288,29 @@ impl Pki {
         let ca_key = KeyPair::generate().unwrap();
         let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
         ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        ca_params.distinguished_name.push(DnType::CommonName, "hctoken fork test CA");
+        ca_params
+            .distinguished_name
+            .push(DnType::CommonName, "hctoken fork test CA");
         let ca = ca_params.self_signed(&ca_key).unwrap();
         let key = KeyPair::generate().unwrap();
-        let mut params = CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()]).unwrap();
-        params.distinguished_name.push(DnType::CommonName, "127.0.0.1");
+        let mut params =
+            CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()]).unwrap();
+        params
+            .distinguished_name
+            .push(DnType::CommonName, "127.0.0.1");
         let cert = params.signed_by(&key, &ca, &ca_key).unwrap();
         static NEXT: AtomicUsize = AtomicUsize::new(0);
-        let ca_pem = Path::new(env!("CARGO_TARGET_TMPDIR"))
-            .join(format!("fork-ca-{}-{}.pem", std::process::id(), NEXT.fetch_add(1, Ordering::SeqCst)));
+        let ca_pem = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
+            "fork-ca-{}-{}.pem",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::SeqCst)
+        ));
         std::fs::write(&ca_pem, ca.pem()).unwrap();
-        Pki { ca_pem, cert_der: cert.der().clone(), key_der: key.serialize_der() }
+        Pki {
+            ca_pem,
+            cert_der: cert.der().clone(),
+            key_der: key.serialize_der(),
+        }
     }
 }
 
@@ -265,9 +320,10 @@ impl Drop for Pki {
     }
 }
 
-/// An HTTPS token server that keeps connections alive (as real endpoints do): each connection
-/// gets a thread that answers request after request with a new token.
-struct TlsTokenServer {
+/// A token server that keeps connections alive (as real endpoints do), over http or https:
+/// each connection gets a thread that answers request after request with a new token.
+struct KeepAliveTokenServer {
+    tls: bool,
     port: u16,
     stop: Arc<AtomicBool>,
     served: Arc<AtomicUsize>,
@@ -275,17 +331,23 @@ struct TlsTokenServer {
     acceptor: Option<thread::JoinHandle<()>>,
 }
 
-impl TlsTokenServer {
-    fn start(pki: &Pki) -> TlsTokenServer {
+impl KeepAliveTokenServer {
+    fn start(pki: Option<&Pki>) -> KeepAliveTokenServer {
         use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let tls = rustls::ServerConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_no_client_auth()
-            .with_single_cert(vec![pki.cert_der.clone()], PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(pki.key_der.clone())))
-            .unwrap();
-        let tls = Arc::new(tls);
+        let tls = pki.map(|pki| {
+            let provider = Arc::new(rustls::crypto::ring::default_provider());
+            let config = rustls::ServerConfig::builder_with_provider(provider)
+                .with_safe_default_protocol_versions()
+                .unwrap()
+                .with_no_client_auth()
+                .with_single_cert(
+                    vec![pki.cert_der.clone()],
+                    PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(pki.key_der.clone())),
+                )
+                .unwrap();
+            Arc::new(config)
+        });
+        let with_tls = tls.is_some();
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let stop = Arc::new(AtomicBool::new(false));
@@ -299,42 +361,96 @@ impl TlsTokenServer {
                         break;
                     }
                     let Ok(tcp) = tcp else { continue };
-                    connections.fetch_add(1, Ordering::SeqCst);
+                    let id = connections.fetch_add(1, Ordering::SeqCst) + 1;
                     let (tls, served, stop) = (tls.clone(), served.clone(), stop.clone());
                     thread::spawn(move || {
                         let _ = tcp.set_read_timeout(Some(Duration::from_secs(10)));
-                        let connection = rustls::ServerConnection::new(tls).unwrap();
-                        let mut stream = rustls::StreamOwned::new(connection, tcp);
-                        while !stop.load(Ordering::SeqCst) {
-                            // A closed connection, a broken request or a failed handshake ends it.
-                            let Some(request) = read_request(&mut stream) else { return };
-                            if !request.head.starts_with("POST ") || !String::from_utf8_lossy(&request.body).contains("grant_type=client_credentials") {
-                                let _ = stream.write_all(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
-                                return;
+                        match tls {
+                            Some(tls) => {
+                                let tls = rustls::ServerConnection::new(tls).unwrap();
+                                let stream = rustls::StreamOwned::new(tls, tcp);
+                                serve_tokens(stream, id, &served, &stop);
                             }
-                            let n = served.fetch_add(1, Ordering::SeqCst) + 1;
-                            let body = format!(r#"{{"access_token":"fork-tls-token-{n}","token_type":"Bearer","expires_in":3600}}"#);
-                            let reply = format!(
-                                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-                                body.len()
-                            );
-                            if stream.write_all(reply.as_bytes()).and_then(|_| stream.flush()).is_err() {
-                                return;
-                            }
+                            None => serve_tokens(tcp, id, &served, &stop),
                         }
                     });
                 }
             })
         };
-        TlsTokenServer { port, stop, served, connections, acceptor: Some(acceptor) }
+        KeepAliveTokenServer {
+            tls: with_tls,
+            port,
+            stop,
+            served,
+            connections,
+            acceptor: Some(acceptor),
+        }
     }
 
     fn url(&self) -> String {
-        format!("https://127.0.0.1:{}/oauth2/token", self.port)
+        format!(
+            "{}://127.0.0.1:{}/oauth2/token",
+            if self.tls { "https" } else { "http" },
+            self.port
+        )
+    }
+
+    /// One fetch before the fork, then one per process and round; and the fetches came over
+    /// more than one connection (parent and child each need their own).
+    fn check_counts(&self) {
+        assert_eq!(
+            self.served.load(Ordering::SeqCst),
+            101,
+            "token requests the server answered"
+        );
+        assert!(
+            self.connections.load(Ordering::SeqCst) >= 2,
+            "parent and child shared one connection"
+        );
     }
 }
 
-impl Drop for TlsTokenServer {
+/// Answers token requests on one connection until it closes or a request is not one.
+/// Each token names its connection ("fork-c<connection>-n<request>"), so the C program can tell
+/// whether the child used the connection the parent opened before the fork.
+fn serve_tokens(
+    mut stream: impl std::io::Read + Write,
+    connection: usize,
+    served: &AtomicUsize,
+    stop: &AtomicBool,
+) {
+    while !stop.load(Ordering::SeqCst) {
+        // A closed connection, a broken request or a failed handshake ends it.
+        let Some(request) = read_request(&mut stream) else {
+            return;
+        };
+        if !request.head.starts_with("POST ")
+            || !String::from_utf8_lossy(&request.body).contains("grant_type=client_credentials")
+        {
+            let _ = stream.write_all(
+                b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            );
+            return;
+        }
+        let n = served.fetch_add(1, Ordering::SeqCst) + 1;
+        let body = format!(
+            r#"{{"access_token":"fork-c{connection}-n{n}","token_type":"Bearer","expires_in":3600}}"#
+        );
+        let reply = format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        if stream
+            .write_all(reply.as_bytes())
+            .and_then(|_| stream.flush())
+            .is_err()
+        {
+            return;
+        }
+    }
+}
+
+impl Drop for KeepAliveTokenServer {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::SeqCst);
         let _ = TcpStream::connect(("127.0.0.1", self.port));
@@ -380,7 +496,12 @@ impl UnavailableServer {
                 }
             })
         };
-        UnavailableServer { port, stop, arrivals, acceptor: Some(acceptor) }
+        UnavailableServer {
+            port,
+            stop,
+            arrivals,
+            acceptor: Some(acceptor),
+        }
     }
 
     fn url(&self) -> String {

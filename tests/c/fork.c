@@ -8,8 +8,9 @@
  *       is killed by alarm() if it hangs, and the parent gives it a waitpid deadline too.
  *   fork rounds TOKEN_URL ROUNDS [CA_FILE]
  *       One fetch, so a connection is kept alive; fork; then ROUNDS rounds in which parent and
- *       child at once (a process-shared barrier) invalidate and get. Every get must succeed:
- *       the child must not share the parent's connection.
+ *       child at once (a process-shared barrier) invalidate and get. Every get must succeed,
+ *       and the child must not use the parent's connection: the driver's server names the
+ *       connection in each token ("fork-c<connection>-n<request>").
  *   fork jitter URL_A URL_B
  *       Two clients against two servers that always answer 503 (retried with random backoff).
  *       One failing fetch through A before the fork draws from the forking thread's random
@@ -152,7 +153,14 @@ struct shared {
   int child_failures;
 };
 
-static int run_rounds(hct_client *client, struct shared *shared, int rounds, const char *who) {
+/* The connection a token came through, from its name; -1 if it has none. */
+static int connection_of(const char *token) {
+  int connection = -1, request = -1;
+  if (token == NULL || sscanf(token, "fork-c%d-n%d", &connection, &request) != 2) return -1;
+  return connection;
+}
+
+static int run_rounds(hct_client *client, struct shared *shared, int rounds, const char *who, int forbidden_connection) {
   int failures = 0;
   for (int round = 0; round < rounds; round++) {
     pthread_barrier_wait(&shared->barrier);
@@ -162,6 +170,9 @@ static int run_rounds(hct_client *client, struct shared *shared, int rounds, con
     if (invalidated != HCT_OK || status != HCT_OK || token == NULL) {
       failures++;
       printf("%s round %d: %s: %s\n", who, round, hct_status_name(status), hct_last_error_message());
+    } else if (forbidden_connection >= 0 && connection_of(token) == forbidden_connection) {
+      failures++;
+      printf("%s round %d: the token came through the parent's connection %d\n", who, round, forbidden_connection);
     }
     hct_string_free(token);
   }
@@ -173,6 +184,7 @@ static int rounds_test(const char *url, int rounds, const char *ca_file) {
   if (!client) return 1;
   char *token = NULL;
   CHECK(hct_client_get_token(client, &token) == HCT_OK, "the fetch before the fork");
+  int parents_connection = connection_of(token);
   hct_string_free(token);
   struct shared *shared = mmap(NULL, sizeof *shared, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
   CHECK(shared != MAP_FAILED, "shared memory");
@@ -184,13 +196,13 @@ static int rounds_test(const char *url, int rounds, const char *ca_file) {
   pid_t child = fork();
   if (child == 0) {
     alarm(120);
-    shared->child_failures = run_rounds(client, shared, rounds, "child");
+    shared->child_failures = run_rounds(client, shared, rounds, "child", parents_connection);
     hct_client_free(client);
     _exit(0);
   }
   CHECK(child > 0, "fork");
   alarm(150);
-  int parent_failures = run_rounds(client, shared, rounds, "parent");
+  int parent_failures = run_rounds(client, shared, rounds, "parent", -1);
   int code = wait_child(child, 120000);
   CHECK(code == 0, "the child ran every round");
   printf("rounds=%d parent_failures=%d child_failures=%d\n", rounds, parent_failures, shared->child_failures);

@@ -27,11 +27,7 @@ pub struct Seen {
 #[derive(Clone, Debug)]
 pub enum Reply {
     /// An HTTP/1.1 response with Content-Length and `Connection: close`.
-    Http {
-        status: u16,
-        headers: Vec<(String, String)>,
-        body: Vec<u8>,
-    },
+    Http { status: u16, headers: Vec<(String, String)>, body: Vec<u8> },
     /// These bytes exactly, then close.
     Raw(Vec<u8>),
     /// Reads the request and never answers (until the server stops or HOLD_LIMIT passes).
@@ -39,11 +35,7 @@ pub enum Reply {
     /// These bytes one at a time, `every` apart.
     Trickle { bytes: Vec<u8>, every: Duration },
     /// `head` at once, then `body` one byte at a time, `every` apart.
-    HeadThenTrickle {
-        head: Vec<u8>,
-        body: Vec<u8>,
-        every: Duration,
-    },
+    HeadThenTrickle { head: Vec<u8>, body: Vec<u8>, every: Duration },
     /// Hangs up as soon as the request is read.
     HangUp,
     /// Waits, then replies.
@@ -52,26 +44,14 @@ pub enum Reply {
 
 impl Reply {
     pub fn json(status: u16, body: &str) -> Reply {
-        Reply::Http {
-            status,
-            headers: vec![("Content-Type".into(), "application/json".into())],
-            body: body.as_bytes().to_vec(),
-        }
+        Reply::Http { status, headers: vec![("Content-Type".into(), "application/json".into())], body: body.as_bytes().to_vec() }
     }
 
     pub fn with_header(self, name: &str, value: &str) -> Reply {
         match self {
-            Reply::Http {
-                status,
-                mut headers,
-                body,
-            } => {
+            Reply::Http { status, mut headers, body } => {
                 headers.push((name.into(), value.into()));
-                Reply::Http {
-                    status,
-                    headers,
-                    body,
-                }
+                Reply::Http { status, headers, body }
             }
             other => other,
         }
@@ -79,12 +59,7 @@ impl Reply {
 
     /// A good bearer token response.
     pub fn token(token: &str, expires_in: u64) -> Reply {
-        Reply::json(
-            200,
-            &format!(
-                r#"{{"access_token":"{token}","token_type":"Bearer","expires_in":{expires_in}}}"#
-            ),
-        )
+        Reply::json(200, &format!(r#"{{"access_token":"{token}","token_type":"Bearer","expires_in":{expires_in}}}"#))
     }
 }
 
@@ -115,21 +90,12 @@ impl HostileServer {
                         break;
                     }
                     let Ok(stream) = stream else { continue };
-                    let (stop, seen, script, counter) =
-                        (stop.clone(), seen.clone(), script.clone(), counter.clone());
-                    thread::spawn(move || {
-                        serve_connection(stream, &stop, &seen, &script, &counter)
-                    });
+                    let (stop, seen, script, counter) = (stop.clone(), seen.clone(), script.clone(), counter.clone());
+                    thread::spawn(move || serve_connection(stream, &stop, &seen, &script, &counter));
                 }
             })
         };
-        HostileServer {
-            addr,
-            stop,
-            seen,
-            script,
-            acceptor: Some(acceptor),
-        }
+        HostileServer { addr, stop, seen, script, acceptor: Some(acceptor) }
     }
 
     /// Every request gets the same reply.
@@ -139,13 +105,7 @@ impl HostileServer {
 
     /// The first request gets a good token, every later one `fault`.
     pub fn good_then(fault: Reply) -> HostileServer {
-        HostileServer::start(move |n| {
-            if n == 0 {
-                Reply::token("good-token", 3600)
-            } else {
-                fault.clone()
-            }
-        })
+        HostileServer::start(move |n| if n == 0 { Reply::token("good-token", 3600) } else { fault.clone() })
     }
 
     pub fn replace_script(&self, script: impl Fn(usize) -> Reply + Send + Sync + 'static) {
@@ -192,19 +152,11 @@ impl Drop for HostileServer {
     }
 }
 
-fn serve_connection(
-    mut stream: TcpStream,
-    stop: &AtomicBool,
-    seen: &Mutex<Vec<Seen>>,
-    script: &Mutex<Arc<Script>>,
-    counter: &AtomicUsize,
-) {
+fn serve_connection(mut stream: TcpStream, stop: &AtomicBool, seen: &Mutex<Vec<Seen>>, script: &Mutex<Arc<Script>>, counter: &AtomicUsize) {
     let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
     // Keep-alive: serve requests on this connection until it closes or a reply closes it.
     loop {
-        let Some(request) = read_request(&mut stream) else {
-            return;
-        };
+        let Some(request) = read_request(&mut stream) else { return };
         let n = counter.fetch_add(1, Ordering::SeqCst);
         seen.lock().unwrap().push(request);
         let reply = (script.lock().unwrap().clone())(n);
@@ -217,11 +169,7 @@ fn serve_connection(
 /// Sends a reply; true when the connection stays open for another request.
 fn send_reply(stream: &mut TcpStream, reply: &Reply, stop: &AtomicBool) -> bool {
     match reply {
-        Reply::Http {
-            status,
-            headers,
-            body,
-        } => {
+        Reply::Http { status, headers, body } => {
             let mut head = format!("HTTP/1.1 {status} Whatever\r\n");
             let mut has_length = false;
             for (name, value) in headers {
@@ -232,9 +180,7 @@ fn send_reply(stream: &mut TcpStream, reply: &Reply, stop: &AtomicBool) -> bool 
                 head.push_str(&format!("Content-Length: {}\r\n", body.len()));
             }
             head.push_str("Connection: close\r\n\r\n");
-            let _ = stream
-                .write_all(head.as_bytes())
-                .and_then(|_| stream.write_all(body));
+            let _ = stream.write_all(head.as_bytes()).and_then(|_| stream.write_all(body));
             let _ = stream.flush();
             linger_close(stream);
             false
@@ -254,10 +200,7 @@ fn send_reply(stream: &mut TcpStream, reply: &Reply, stop: &AtomicBool) -> bool 
         Reply::Trickle { bytes, every } => {
             let start = Instant::now();
             for byte in bytes {
-                if stop.load(Ordering::SeqCst)
-                    || start.elapsed() > HOLD_LIMIT
-                    || stream.write_all(&[*byte]).is_err()
-                {
+                if stop.load(Ordering::SeqCst) || start.elapsed() > HOLD_LIMIT || stream.write_all(&[*byte]).is_err() {
                     break;
                 }
                 thread::sleep(*every);
@@ -268,14 +211,7 @@ fn send_reply(stream: &mut TcpStream, reply: &Reply, stop: &AtomicBool) -> bool 
             if stream.write_all(head).is_err() {
                 return false;
             }
-            send_reply(
-                stream,
-                &Reply::Trickle {
-                    bytes: body.clone(),
-                    every: *every,
-                },
-                stop,
-            )
+            send_reply(stream, &Reply::Trickle { bytes: body.clone(), every: *every }, stop)
         }
         Reply::HangUp => {
             let _ = stream.shutdown(Shutdown::Both);
@@ -314,8 +250,7 @@ pub fn read_request(stream: &mut impl Read) -> Option<Seen> {
         .lines()
         .find_map(|line| {
             let (name, value) = line.split_once(':')?;
-            name.eq_ignore_ascii_case("content-length")
-                .then(|| value.trim().parse::<usize>().ok())?
+            name.eq_ignore_ascii_case("content-length").then(|| value.trim().parse::<usize>().ok())?
         })
         .unwrap_or(0);
     let mut body = vec![0u8; length.min(1 << 20)];
@@ -332,19 +267,11 @@ pub fn closed_port() -> u16 {
 /// A generic-profile configuration for `url`, credentials in the form body.
 pub fn config(url: &str, secret: &str, extra: &[(&str, &str)]) -> hctoken::Config {
     let mut config = hctoken::Config::new();
-    for (key, value) in [
-        ("profile", "generic"),
-        ("token_url", url),
-        ("client_id", CLIENT_ID),
-        ("client_secret", secret),
-        ("auth_method", "post"),
-    ] {
+    for (key, value) in [("profile", "generic"), ("token_url", url), ("client_id", CLIENT_ID), ("client_secret", secret), ("auth_method", "post")] {
         config.set(key, value).unwrap();
     }
     for (key, value) in extra {
-        config
-            .set(key, value)
-            .unwrap_or_else(|e| panic!("{key}: {e}"));
+        config.set(key, value).unwrap_or_else(|e| panic!("{key}: {e}"));
     }
     config
 }

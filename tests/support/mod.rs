@@ -31,18 +31,9 @@ impl Emulator {
             .expect("start hctoken serve");
         let lifeline = child.stdin.take().unwrap();
         let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .expect("read the server's address");
-        assert!(
-            line.starts_with("http://127.0.0.1:"),
-            "unexpected first line {line:?}"
-        );
-        Emulator {
-            child,
-            _lifeline: lifeline,
-            url: line.trim().to_owned(),
-        }
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).expect("read the server's address");
+        assert!(line.starts_with("http://127.0.0.1:"), "unexpected first line {line:?}");
+        Emulator { child, _lifeline: lifeline, url: line.trim().to_owned() }
     }
 
     pub fn token_url(&self, path: &str) -> String {
@@ -51,19 +42,13 @@ impl Emulator {
 
     /// Token requests the server has seen, on every token path.
     pub fn token_requests(&self) -> u64 {
-        let body = ureq::get(&format!("{}/_hctoken/stats", self.url))
-            .call()
-            .expect("stats")
-            .into_string()
-            .unwrap();
+        let body = ureq::get(&format!("{}/_hctoken/stats", self.url)).call().expect("stats").into_string().unwrap();
         let stats: serde_json::Value = serde_json::from_str(&body).expect("stats JSON");
         stats["token_requests"].as_u64().unwrap()
     }
 
     pub fn reset(&self) {
-        ureq::post(&format!("{}/_hctoken/reset", self.url))
-            .call()
-            .expect("reset");
+        ureq::post(&format!("{}/_hctoken/reset", self.url)).call().expect("reset");
     }
 }
 
@@ -85,12 +70,7 @@ pub fn profile_paths() -> [(&'static str, &'static str); 5] {
     ]
 }
 
-pub fn config(
-    emulator: &Emulator,
-    profile: &str,
-    path: &str,
-    extra: &[(&str, &str)],
-) -> hctoken::Config {
+pub fn config(emulator: &Emulator, profile: &str, path: &str, extra: &[(&str, &str)]) -> hctoken::Config {
     let mut config = hctoken::Config::new();
     config.set("profile", profile).unwrap();
     config.set("token_url", &emulator.token_url(path)).unwrap();

@@ -7,7 +7,8 @@
  *       not wait for the parent's fetch, whose thread does not exist in the child. The child
  *       is killed by alarm() if it hangs, and the parent gives it a waitpid deadline too.
  *   fork rounds TOKEN_URL ROUNDS [CA_FILE]
- *       One fetch, so a connection is kept alive; fork; then ROUNDS rounds in which parent and
+ *       One fetch, so a connection is kept alive; fork; the child's first get serves the token
+ *       cached before the fork (no fetch); then ROUNDS rounds in which parent and
  *       child at once (a process-shared barrier) invalidate and get. Every get must succeed,
  *       and the child must not use the parent's connection: the driver's server names the
  *       connection in each token ("fork-c<connection>-n<request>").
@@ -185,7 +186,7 @@ static int rounds_test(const char *url, int rounds, const char *ca_file) {
   char *token = NULL;
   CHECK(hct_client_get_token(client, &token) == HCT_OK, "the fetch before the fork");
   int parents_connection = connection_of(token);
-  hct_string_free(token);
+  char *before_fork = token;
   struct shared *shared = mmap(NULL, sizeof *shared, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
   CHECK(shared != MAP_FAILED, "shared memory");
   pthread_barrierattr_t attr;
@@ -196,11 +197,19 @@ static int rounds_test(const char *url, int rounds, const char *ca_file) {
   pid_t child = fork();
   if (child == 0) {
     alarm(120);
-    shared->child_failures = run_rounds(client, shared, rounds, "child", parents_connection);
+    /* The child keeps the still-valid cached token: no fetch. */
+    char *kept = NULL;
+    int same = hct_client_get_token(client, &kept) == HCT_OK && kept && before_fork && strcmp(kept, before_fork) == 0;
+    hct_string_free(kept);
+    hct_string_free(before_fork);
+    shared->child_failures = same ? 0 : 1;
+    if (!same) printf("child: the cached token was not kept across the fork\n");
+    shared->child_failures += run_rounds(client, shared, rounds, "child", parents_connection);
     hct_client_free(client);
     _exit(0);
   }
   CHECK(child > 0, "fork");
+  hct_string_free(before_fork);
   alarm(150);
   int parent_failures = run_rounds(client, shared, rounds, "parent", -1);
   int code = wait_child(child, 120000);

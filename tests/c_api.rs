@@ -23,15 +23,36 @@ use hostile::read_request;
 use support::Emulator;
 
 /// target/debug (or target/release), where cargo put libhctoken.so next to this test's deps/.
+/// `cargo test` does not rebuild the shared library: one older than the sources would test old
+/// code, so that fails too.
 fn library_dir() -> PathBuf {
     let exe = std::env::current_exe().unwrap();
     let dir = exe.parent().unwrap().parent().unwrap().to_path_buf();
+    let library = dir.join("libhctoken.so");
+    let built = std::fs::metadata(&library).and_then(|m| m.modified()).unwrap_or_else(|_| {
+        panic!("{} has no libhctoken.so: run `cargo build` first", dir.display())
+    });
+    let newest_source = newest_file(&Path::new(env!("CARGO_MANIFEST_DIR")).join("src"));
     assert!(
-        dir.join("libhctoken.so").exists(),
-        "{} has no libhctoken.so: run `cargo build` first",
-        dir.display()
+        built >= newest_source,
+        "{} is older than the sources: run `cargo build` first",
+        library.display()
     );
     dir
+}
+
+fn newest_file(dir: &Path) -> std::time::SystemTime {
+    let mut newest = std::time::SystemTime::UNIX_EPOCH;
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        let modified = if path.is_dir() {
+            newest_file(&path)
+        } else {
+            entry.metadata().and_then(|m| m.modified()).unwrap_or(newest)
+        };
+        newest = newest.max(modified);
+    }
+    newest
 }
 
 /// Compiles tests/c/`source` into an executable of its own: the process id and a counter make

@@ -106,9 +106,9 @@ fn status_name(status: c_int) -> &'static str {
 /// Calls made while a thread exits (from a pthread-key or C++ thread_local destructor) work as
 /// at any other time, messages included: the message is kept under a pthread key of the
 /// library's own, freed when the thread ends. Where a message cannot be kept (no memory for
-/// the key's slot, or a call made after the library was unloaded) the failing call still
-/// returns its status and this returns the static text "hctoken: no error text is available
-/// while this thread exits".
+/// the key's slot, or a call from an exit handler after the library's finalizer ran), the
+/// failing call still returns its status and this returns the static text
+/// "hctoken: no error text is available while this thread exits".
 ///
 /// Ownership: owned by the library; do not free. Valid until this thread's next hct_ call.
 /// Threads: each thread has its own last error.

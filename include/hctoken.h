@@ -18,9 +18,11 @@
  *    just before the process ends: memory exhaustion (Rust prints "memory allocation of N bytes
  *    failed" and aborts) and a second panic while one unwinds (Rust prints both and aborts).
  *    The silence comes from a panic hook the first hct_config_new or hct_client_new installs in
- *    the library's own Rust runtime; in a Rust program that links hctoken as a Rust crate the
- *    runtime is the program's, and the hook silences only panics inside hct_ calls (or is
- *    overridden if the program later sets its own hook).
+ *    the library's own Rust runtime (Linux; on other systems a caught panic may print a line);
+ *    it finds hct_ calls on the panicking thread's stack, so a thread that runs hctoken on a
+ *    stack of its own making (a fiber) gets the line printed. In a Rust program that links
+ *    hctoken as a Rust crate the runtime is the program's, and the hook silences only panics
+ *    inside hct_ calls (or is overridden if the program later sets its own hook).
  *  - fork: see hct_client_get_token.
  */
 

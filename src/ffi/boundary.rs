@@ -98,10 +98,13 @@ mod slot {
 
     /// When the library is unloaded (dlclose), no thread may later run a destructor that is no
     /// longer mapped: delete the key (live threads' messages are then leaked, once).
+    /// (ELF targets; on macOS a dlclose'd library is not unmapped while it has keys in use.)
+    #[cfg(not(target_vendor = "apple"))]
     #[used]
     #[link_section = ".fini_array"]
     static DELETE_KEY_AT_UNLOAD: extern "C" fn() = delete_key;
 
+    #[cfg_attr(target_vendor = "apple", allow(dead_code))]
     extern "C" fn delete_key() {
         if let Some(Some(key)) = KEY.get() {
             // SAFETY: a key this module created; deleting it runs no destructor.

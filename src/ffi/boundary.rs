@@ -324,18 +324,24 @@ pub mod quiet {
         #[inline(always)]
         pub fn set(&mut self) {
             let slot: *mut usize = &mut self.0;
-            // SAFETY: a valid, aligned pointer to our own field. Volatile, and the address
-            // handed to black_box, so the store happens, in memory, before the body runs.
-            unsafe { std::ptr::write_volatile(slot, MAGIC ^ slot as usize) };
-            std::hint::black_box(slot);
+            // SAFETY: a valid, aligned pointer to our own field. Volatile, so the store is
+            // made, in memory; then an empty asm that may read memory through `slot` (and has
+            // side effects, so the body's calls stay after it) orders it before the body.
+            // (black_box instead costs a full memory clobber: 0.35 ns on the cached path.)
+            unsafe {
+                std::ptr::write_volatile(slot, MAGIC ^ slot as usize);
+                std::arch::asm!("/* {0} */", in(reg) slot, options(readonly, nostack, preserves_flags));
+            }
         }
 
         #[inline(always)]
         pub fn clear(&mut self) {
             let slot: *mut usize = &mut self.0;
-            // SAFETY: as above.
-            unsafe { std::ptr::write_volatile(slot, 0) };
-            std::hint::black_box(slot);
+            // SAFETY: as above; the asm keeps the store after the body's calls.
+            unsafe {
+                std::arch::asm!("/* {0} */", in(reg) slot, options(readonly, nostack, preserves_flags));
+                std::ptr::write_volatile(slot, 0);
+            }
         }
     }
 

@@ -401,16 +401,19 @@ pub mod quiet {
     pub fn install() {
         INSTALL.call_once(|| {
             // take_hook and set_hook panic on a panicking thread; never install from one (the
-            // Once is then spent, and panics inside exports may print: documented).
+            // Once is then spent, and panics inside exports may print: documented). Nothing
+            // here may unwind: a panicking Once would poison every later call.
             if std::thread::panicking() {
                 return;
             }
-            let previous = std::panic::take_hook();
-            std::panic::set_hook(Box::new(move |info| {
-                if should_report() {
-                    previous(info);
-                }
-            }));
+            let _ = std::panic::catch_unwind(|| {
+                let previous = std::panic::take_hook();
+                std::panic::set_hook(Box::new(move |info| {
+                    if should_report() {
+                        previous(info);
+                    }
+                }));
+            });
         });
     }
 }

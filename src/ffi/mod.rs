@@ -125,8 +125,10 @@ pub extern "C" fn hct_last_error_message() -> *const c_char {
 pub extern "C" fn hct_config_new() -> *mut hct_config {
     // Every export that runs library code needs a configuration or a client first: silence
     // caught panics from here on (boundary.rs, `quiet`).
-    boundary::quiet::install();
-    guard_value(ptr::null_mut(), || Box::into_raw(Box::new(hct_config { inner: Config::new() })))
+    guard_value(ptr::null_mut(), || {
+        boundary::quiet::install();
+        Box::into_raw(Box::new(hct_config { inner: Config::new() }))
+    })
 }
 
 /// Sets one configuration key to a text value; an empty value resets the key to its default.
@@ -173,8 +175,8 @@ pub unsafe extern "C" fn hct_config_free(config: *mut hct_config) {
 /// Threads: any; the configuration must not be changed during the call.
 #[no_mangle]
 pub unsafe extern "C" fn hct_client_new(config: *const hct_config, out_client: *mut *mut hct_client) -> hct_status {
-    boundary::quiet::install();
     guard(|| {
+        boundary::quiet::install();
         check_out(out_client, "out_client")?;
         // SAFETY: checked non-NULL; the caller guarantees it is writable.
         unsafe { *out_client = ptr::null_mut() };

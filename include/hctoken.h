@@ -131,7 +131,8 @@ const char *hct_status_name(int status);
 const char *hct_last_error_message(void);
 
 /*
- A new, empty configuration; NULL only if memory is exhausted.
+ A new, empty configuration; NULL only after an internal error (memory exhaustion ends the
+ process instead: see the conventions at the top).
 
  Ownership: the caller owns it and frees it with hct_config_free (after hct_client_new,
  which copies what it needs). Threads: use one configuration from one thread at a time.

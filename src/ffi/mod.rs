@@ -117,7 +117,8 @@ pub extern "C" fn hct_last_error_message() -> *const c_char {
     guard_value(boundary::NO_TEXT_DURING_THREAD_EXIT.as_ptr(), boundary::last_error_ptr)
 }
 
-/// A new, empty configuration; NULL only if memory is exhausted.
+/// A new, empty configuration; NULL only after an internal error (memory exhaustion ends the
+/// process instead: see the conventions at the top).
 ///
 /// Ownership: the caller owns it and frees it with hct_config_free (after hct_client_new,
 /// which copies what it needs). Threads: use one configuration from one thread at a time.

@@ -386,3 +386,24 @@ fn sixteen_threads_with_one_refused_token_cause_one_fetch() {
     assert_eq!(server.requests(), 2, "token requests: the first, then exactly one after the 401s");
     unsafe { hct_client_free(client.0) };
 }
+
+/// A failing call from a Rust thread-local's destructor (as a C++ thread_local's would be):
+/// the status and a message come back, nothing aborts.
+#[test]
+fn a_thread_local_destructor_can_call_hctoken() {
+    struct CallsAtExit(std::sync::mpsc::Sender<(hct_status, String)>);
+    impl Drop for CallsAtExit {
+        fn drop(&mut self) {
+            let status = unsafe { hct_client_invalidate(ptr::null_mut()) };
+            let _ = self.0.send((status, last_error()));
+        }
+    }
+    thread_local! {
+        static AT_EXIT: std::cell::RefCell<Option<CallsAtExit>> = const { std::cell::RefCell::new(None) };
+    }
+    let (send, receive) = std::sync::mpsc::channel();
+    thread::spawn(move || AT_EXIT.with(|slot| *slot.borrow_mut() = Some(CallsAtExit(send)))).join().unwrap();
+    let (status, message) = receive.recv_timeout(Duration::from_secs(10)).unwrap();
+    assert_eq!(status, HCT_ERR_INVALID_ARGUMENT);
+    assert!(message.contains("client is NULL"), "{message}");
+}

@@ -18,8 +18,9 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use super::hct_status;
 use crate::error::{Error, ErrorKind};
 
-/// What `hct_last_error_message()` returns when this thread's last error cannot be reached
-/// because the thread is exiting (Rust's thread-locals were already destroyed).
+/// What `hct_last_error_message()` returns when this thread's last message could not be kept:
+/// no pthread key or no memory for its slot (a thread deep in its exit, an exit handler after
+/// the library's finalizer), or, without pthread keys, once Rust's thread-locals are gone.
 pub const NO_TEXT_DURING_THREAD_EXIT: &CStr =
     match CStr::from_bytes_with_nul(b"hctoken: no error text is available while this thread exits\0") {
         Ok(text) => text,
@@ -43,8 +44,8 @@ pub fn status_of(kind: ErrorKind) -> hct_status {
     }
 }
 
-/// Records `error` as this thread's last error and returns its status. During thread exit the
-/// text is dropped (there is nowhere to keep it) and the status is still returned.
+/// Records `error` as this thread's last error and returns its status. If the text cannot be
+/// kept, the status is still returned (and the message reads NO_TEXT_DURING_THREAD_EXIT).
 fn record(error: &Error) -> hct_status {
     // Messages never hold NULs, but a server's error_description could; drop them.
     let text: Vec<u8> = error.message().bytes().filter(|b| *b != 0).collect();

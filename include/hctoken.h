@@ -11,7 +11,19 @@
  *    accept NULL.
  *  - On any status but HCT_OK, hct_last_error_message() explains it (per thread).
  *  - No message ever contains the client secret or a token.
- *  - The library starts no threads and never writes to stdout or stderr.
+ *  - The library starts no threads and never writes to stdout or stderr itself.
+ *  - No call unwinds into or aborts the caller. A panic inside the library (a bug) is caught at
+ *    the edge of the call, prints nothing and gives HCT_ERR_INTERNAL; this holds from a thread's
+ *    start to its exit (pthread-key destructors included). What can still print, to stderr,
+ *    just before the process ends: memory exhaustion (Rust prints "memory allocation of N bytes
+ *    failed" and aborts) and a second panic while one unwinds (Rust prints both and aborts).
+ *    The silence comes from a panic hook the first hct_config_new or hct_client_new installs in
+ *    the library's own Rust runtime (Linux; on other systems a caught panic may print a line);
+ *    it finds hct_ calls on the panicking thread's stack, so a thread that runs hctoken on a
+ *    stack of its own making (a fiber) gets the line printed. In a Rust program that links
+ *    hctoken as a Rust crate the runtime is the program's, and the hook silences only panics
+ *    inside hct_ calls (or is overridden if the program later sets its own hook).
+ *  - fork: see hct_client_get_token.
  */
 
 #ifndef HCTOKEN_H
@@ -106,13 +118,21 @@ const char *hct_status_name(int status);
  The message of the last call on this thread that failed, in UTF-8; "" if none has.
  It never contains the client secret or a token.
 
+ Calls made while a thread exits (from a pthread-key or C++ thread_local destructor) work as
+ at any other time, messages included: the message is kept under a pthread key of the
+ library's own, freed when the thread ends. Where a message cannot be kept (no memory for
+ the key's slot, or a call from an exit handler after the library's finalizer ran), the
+ failing call still returns its status and this returns the static text
+ "hctoken: no error text is available while this thread exits".
+
  Ownership: owned by the library; do not free. Valid until this thread's next hct_ call.
  Threads: each thread has its own last error.
  */
 const char *hct_last_error_message(void);
 
 /*
- A new, empty configuration; NULL only if memory is exhausted.
+ A new, empty configuration; NULL only after an internal error (memory exhaustion ends the
+ process instead: see the conventions at the top).
 
  Ownership: the caller owns it and frees it with hct_config_free (after hct_client_new,
  which copies what it needs). Threads: use one configuration from one thread at a time.
@@ -157,9 +177,15 @@ enum hct_status hct_client_new(const struct hct_config *config, struct hct_clien
  others wait for it and share its result. The token is the bare access token, without
  "Bearer ".
 
+ A waiting thread waits at most the client's timeout_ms (then HCT_ERR_TIMEOUT), never for ever.
+
  Ownership: on HCT_OK, *out_token is a new NUL-terminated copy the caller frees with
  hct_string_free (which wipes it); on error it is set to NULL.
  Threads: any number at once on the same client.
+ fork: a client made before fork() may be used in the parent and in the child. The child
+ keeps a still-valid cached token, never uses the parent's kept-alive connection, never
+ waits for a fetch that a parent's thread had begun (a fetch in flight at the fork is
+ started afresh in the child) and draws its own retry jitter.
  */
 enum hct_status hct_client_get_token(struct hct_client *client, char **out_token);
 
@@ -180,12 +206,32 @@ enum hct_status hct_client_get_token_into(struct hct_client *client,
                                           size_t *out_len);
 
 /*
- Drops the cached token so the next get fetches a new one; call it when an API answered 401
- to this client's token. Threads that already hold a copy keep it.
+ Drops the cached token, whatever it is, so the next get fetches a new one. Threads that
+ already hold a copy keep it. For a 401 from an API use hct_client_invalidate_token instead:
+ this drops even a token fetched a moment ago by another thread, so N threads that saw the
+ same 401 can cause up to N fetches.
 
  Threads: any number at once on the same client.
  */
 enum hct_status hct_client_invalidate(struct hct_client *client);
+
+/*
+ Drops the cached token only if it is still refused_token, the token an API just answered 401
+ to; the next get then fetches a new one. If the cache already holds another token (another
+ thread saw the same 401 and a new token was fetched), nothing is dropped. So of many threads
+ that saw a 401 for the same token, exactly one new token request follows. This is what a 401
+ handler should call:
+
+     if (api_status == 401) hct_client_invalidate_token(client, token);
+
+ The comparison takes the same time wherever the tokens differ; the swap is atomic.
+ Returns HCT_OK whether or not the token was dropped (both mean "the token you hold is no
+ longer served"); HCT_ERR_INVALID_ARGUMENT for a NULL client or refused_token, or a
+ refused_token that is not UTF-8.
+ Ownership: refused_token is only read during the call.
+ Threads: any number at once on the same client.
+ */
+enum hct_status hct_client_invalidate_token(struct hct_client *client, const char *refused_token);
 
 /*
  Frees a client and wipes its cached token and secret. NULL is accepted and ignored.

@@ -294,3 +294,116 @@ fn eight_threads_get_tokens_while_another_invalidates() {
     // Single flight: never more fetches than invalidations (plus the first).
     assert!(fetches as usize <= invalidations.load(Ordering::Relaxed) + 1, "{fetches} fetches for {} invalidations", invalidations.load(Ordering::Relaxed));
 }
+
+#[test]
+fn invalidate_token_checks_its_arguments() {
+    let server = HostileServer::always(Reply::token("ffi-token", 3600));
+    unsafe {
+        let client = client_for(&server.url());
+        let token = text("ffi-token");
+        assert_eq!(hct_client_invalidate_token(ptr::null_mut(), token.as_ptr()), HCT_ERR_INVALID_ARGUMENT);
+        assert!(last_error().contains("client is NULL"), "{}", last_error());
+        assert_eq!(hct_client_invalidate_token(client, ptr::null()), HCT_ERR_INVALID_ARGUMENT);
+        assert!(last_error().contains("refused_token is NULL"), "{}", last_error());
+        let latin1 = CString::new(vec![b'f', 0xe9]).unwrap();
+        assert_eq!(hct_client_invalidate_token(client, latin1.as_ptr()), HCT_ERR_INVALID_ARGUMENT);
+        assert!(last_error().contains("refused_token is not valid UTF-8"), "{}", last_error());
+        // Nothing cached yet: nothing to drop, and still HCT_OK.
+        assert_eq!(hct_client_invalidate_token(client, token.as_ptr()), HCT_OK);
+        assert_eq!(server.requests(), 0);
+        hct_client_free(client);
+    }
+}
+
+/// invalidate_token drops the cached token only when it is the refused one; HCT_OK either way.
+#[test]
+fn invalidate_token_drops_only_the_refused_token() {
+    let server = HostileServer::start(|n| Reply::token(&format!("ffi-token-{n}"), 3600));
+    unsafe {
+        let client = client_for(&server.url());
+        let get = || {
+            let mut token = ptr::null_mut();
+            assert_eq!(hct_client_get_token(client, &mut token), HCT_OK, "{}", last_error());
+            let copy = CStr::from_ptr(token).to_str().unwrap().to_owned();
+            hct_string_free(token);
+            copy
+        };
+        let first = get();
+        assert_eq!(server.requests(), 1);
+        // Another token (an older one, or one of the same length that differs at the end).
+        let mut other = first.clone();
+        other.pop();
+        other.push('x');
+        for refused in ["ffi-token-old", other.as_str(), ""] {
+            assert_eq!(hct_client_invalidate_token(client, text(refused).as_ptr()), HCT_OK);
+            assert_eq!(get(), first, "a token that was not refused was dropped ({refused:?})");
+        }
+        assert_eq!(server.requests(), 1);
+        assert_eq!(hct_client_invalidate_token(client, text(&first).as_ptr()), HCT_OK);
+        let second = get();
+        assert_ne!(second, first);
+        assert_eq!(server.requests(), 2);
+        // The same 401 seen again, late: the new token stays.
+        assert_eq!(hct_client_invalidate_token(client, text(&first).as_ptr()), HCT_OK);
+        assert_eq!(get(), second);
+        assert_eq!(server.requests(), 2);
+        hct_client_free(client);
+    }
+}
+
+/// 16 threads that each saw a 401 for the same token call invalidate_token and get again at
+/// once: exactly one new token request.
+#[test]
+fn sixteen_threads_with_one_refused_token_cause_one_fetch() {
+    const THREADS: usize = 16;
+    let server = HostileServer::start(|n| Reply::token(&format!("ffi-token-{n}"), 3600));
+    let client = SharedClient(unsafe { client_for(&server.url()) });
+    let get = move || unsafe {
+        let client = client;
+        let mut token = ptr::null_mut();
+        assert_eq!(hct_client_get_token(client.0, &mut token), HCT_OK, "{}", last_error());
+        let copy = CStr::from_ptr(token).to_str().unwrap().to_owned();
+        hct_string_free(token);
+        copy
+    };
+    let refused = get();
+    let barrier = std::sync::Barrier::new(THREADS);
+    let renewed: Vec<String> = thread::scope(|scope| {
+        let handles: Vec<_> = (0..THREADS)
+            .map(|_| {
+                let (barrier, refused) = (&barrier, &refused);
+                scope.spawn(move || {
+                    let client = client;
+                    barrier.wait();
+                    assert_eq!(unsafe { hct_client_invalidate_token(client.0, text(refused).as_ptr()) }, HCT_OK);
+                    get()
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert!(renewed.iter().all(|t| *t == renewed[0] && *t != refused), "{renewed:?}");
+    assert_eq!(server.requests(), 2, "token requests: the first, then exactly one after the 401s");
+    unsafe { hct_client_free(client.0) };
+}
+
+/// A failing call from a Rust thread-local's destructor (as a C++ thread_local's would be):
+/// the status and a message come back, nothing aborts.
+#[test]
+fn a_thread_local_destructor_can_call_hctoken() {
+    struct CallsAtExit(std::sync::mpsc::Sender<(hct_status, String)>);
+    impl Drop for CallsAtExit {
+        fn drop(&mut self) {
+            let status = unsafe { hct_client_invalidate(ptr::null_mut()) };
+            let _ = self.0.send((status, last_error()));
+        }
+    }
+    thread_local! {
+        static AT_EXIT: std::cell::RefCell<Option<CallsAtExit>> = const { std::cell::RefCell::new(None) };
+    }
+    let (send, receive) = std::sync::mpsc::channel();
+    thread::spawn(move || AT_EXIT.with(|slot| *slot.borrow_mut() = Some(CallsAtExit(send)))).join().unwrap();
+    let (status, message) = receive.recv_timeout(Duration::from_secs(10)).unwrap();
+    assert_eq!(status, HCT_ERR_INVALID_ARGUMENT);
+    assert!(message.contains("client is NULL"), "{message}");
+}

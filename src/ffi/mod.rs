@@ -5,6 +5,9 @@
 //! (the header says it per argument): pointer arguments are NULL or point to live objects of the
 //! right type made by this library (or, for text, NUL-terminated strings); a client or config is
 //! not freed while another call uses it.
+//!
+//! Every export's whole body runs inside one of boundary.rs's guards (`guard`, `guard_value`,
+//! `guard_void`): no panic unwinds into C, none prints, and recording the error cannot abort.
 #![allow(non_camel_case_types)]
 #![allow(clippy::missing_safety_doc)]
 
@@ -13,7 +16,7 @@ mod boundary;
 use std::ffi::{c_char, c_int, CString};
 use std::ptr;
 
-use boundary::{arg_mut, arg_ref, arg_str, check_out, guard, guard_void};
+use boundary::{arg_mut, arg_ref, arg_str, check_out, guard, guard_value, guard_void};
 
 use crate::client::Client;
 use crate::config::Config;
@@ -66,7 +69,8 @@ pub enum hct_status {
 /// Ownership: static text; do not free. Threads: any.
 #[no_mangle]
 pub extern "C" fn hct_version() -> *const c_char {
-    concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()
+    const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "\0");
+    guard_value(VERSION.as_ptr().cast(), || VERSION.as_ptr().cast())
 }
 
 /// The name of a status code, e.g. "HCT_ERR_OAUTH"; "HCT_UNKNOWN_STATUS" for a value that is
@@ -75,7 +79,12 @@ pub extern "C" fn hct_version() -> *const c_char {
 /// Ownership: static text; do not free. Threads: any.
 #[no_mangle]
 pub extern "C" fn hct_status_name(status: c_int) -> *const c_char {
-    let name: &'static str = match status {
+    const UNKNOWN: &str = "HCT_UNKNOWN_STATUS\0";
+    guard_value(UNKNOWN.as_ptr().cast(), || status_name(status).as_ptr().cast())
+}
+
+fn status_name(status: c_int) -> &'static str {
+    match status {
         0 => "HCT_OK\0",
         1 => "HCT_ERR_INVALID_ARGUMENT\0",
         2 => "HCT_ERR_CONFIG\0",
@@ -88,29 +97,39 @@ pub extern "C" fn hct_status_name(status: c_int) -> *const c_char {
         9 => "HCT_ERR_BUFFER_TOO_SMALL\0",
         10 => "HCT_ERR_INTERNAL\0",
         _ => "HCT_UNKNOWN_STATUS\0",
-    };
-    name.as_ptr().cast()
+    }
 }
 
 /// The message of the last call on this thread that failed, in UTF-8; "" if none has.
 /// It never contains the client secret or a token.
 ///
+/// Calls made while a thread exits (from a pthread-key or C++ thread_local destructor) work as
+/// at any other time, messages included: the message is kept under a pthread key of the
+/// library's own, freed when the thread ends. Where a message cannot be kept (no memory for
+/// the key's slot, or a call from an exit handler after the library's finalizer ran), the
+/// failing call still returns its status and this returns the static text
+/// "hctoken: no error text is available while this thread exits".
+///
 /// Ownership: owned by the library; do not free. Valid until this thread's next hct_ call.
 /// Threads: each thread has its own last error.
 #[no_mangle]
 pub extern "C" fn hct_last_error_message() -> *const c_char {
-    boundary::last_error_ptr()
+    guard_value(boundary::NO_TEXT_DURING_THREAD_EXIT.as_ptr(), boundary::last_error_ptr)
 }
 
-/// A new, empty configuration; NULL only if memory is exhausted.
+/// A new, empty configuration; NULL only after an internal error (memory exhaustion ends the
+/// process instead: see the conventions at the top).
 ///
 /// Ownership: the caller owns it and frees it with hct_config_free (after hct_client_new,
 /// which copies what it needs). Threads: use one configuration from one thread at a time.
 #[no_mangle]
 pub extern "C" fn hct_config_new() -> *mut hct_config {
-    let mut config = ptr::null_mut();
-    guard_void(|| config = Box::into_raw(Box::new(hct_config { inner: Config::new() })));
-    config
+    // Every export that runs library code needs a configuration or a client first: silence
+    // caught panics from here on (boundary.rs, `quiet`).
+    guard_value(ptr::null_mut(), || {
+        boundary::quiet::install();
+        Box::into_raw(Box::new(hct_config { inner: Config::new() }))
+    })
 }
 
 /// Sets one configuration key to a text value; an empty value resets the key to its default.
@@ -138,10 +157,10 @@ pub unsafe extern "C" fn hct_config_set(config: *mut hct_config, key: *const c_c
 /// Threads: no other call may be using the configuration.
 #[no_mangle]
 pub unsafe extern "C" fn hct_config_free(config: *mut hct_config) {
-    if config.is_null() {
-        return;
-    }
     guard_void(|| {
+        if config.is_null() {
+            return;
+        }
         // SAFETY: allocated by hct_config_new and, by contract, freed only once.
         drop(unsafe { Box::from_raw(config) });
     });
@@ -158,6 +177,7 @@ pub unsafe extern "C" fn hct_config_free(config: *mut hct_config) {
 #[no_mangle]
 pub unsafe extern "C" fn hct_client_new(config: *const hct_config, out_client: *mut *mut hct_client) -> hct_status {
     guard(|| {
+        boundary::quiet::install();
         check_out(out_client, "out_client")?;
         // SAFETY: checked non-NULL; the caller guarantees it is writable.
         unsafe { *out_client = ptr::null_mut() };
@@ -175,9 +195,15 @@ pub unsafe extern "C" fn hct_client_new(config: *const hct_config, out_client: *
 /// others wait for it and share its result. The token is the bare access token, without
 /// "Bearer ".
 ///
+/// A waiting thread waits at most the client's timeout_ms (then HCT_ERR_TIMEOUT), never for ever.
+///
 /// Ownership: on HCT_OK, *out_token is a new NUL-terminated copy the caller frees with
 /// hct_string_free (which wipes it); on error it is set to NULL.
 /// Threads: any number at once on the same client.
+/// fork: a client made before fork() may be used in the parent and in the child. The child
+/// keeps a still-valid cached token, never uses the parent's kept-alive connection, never
+/// waits for a fetch that a parent's thread had begun (a fetch in flight at the fork is
+/// started afresh in the child) and draws its own retry jitter.
 #[no_mangle]
 pub unsafe extern "C" fn hct_client_get_token(client: *mut hct_client, out_token: *mut *mut c_char) -> hct_status {
     guard(|| {
@@ -258,8 +284,10 @@ pub unsafe extern "C" fn hct_client_get_token_into(
     })
 }
 
-/// Drops the cached token so the next get fetches a new one; call it when an API answered 401
-/// to this client's token. Threads that already hold a copy keep it.
+/// Drops the cached token, whatever it is, so the next get fetches a new one. Threads that
+/// already hold a copy keep it. For a 401 from an API use hct_client_invalidate_token instead:
+/// this drops even a token fetched a moment ago by another thread, so N threads that saw the
+/// same 401 can cause up to N fetches.
 ///
 /// Threads: any number at once on the same client.
 #[no_mangle]
@@ -272,15 +300,41 @@ pub unsafe extern "C" fn hct_client_invalidate(client: *mut hct_client) -> hct_s
     })
 }
 
+/// Drops the cached token only if it is still refused_token, the token an API just answered 401
+/// to; the next get then fetches a new one. If the cache already holds another token (another
+/// thread saw the same 401 and a new token was fetched), nothing is dropped. So of many threads
+/// that saw a 401 for the same token, exactly one new token request follows. This is what a 401
+/// handler should call:
+///
+///     if (api_status == 401) hct_client_invalidate_token(client, token);
+///
+/// The comparison takes the same time wherever the tokens differ; the swap is atomic.
+/// Returns HCT_OK whether or not the token was dropped (both mean "the token you hold is no
+/// longer served"); HCT_ERR_INVALID_ARGUMENT for a NULL client or refused_token, or a
+/// refused_token that is not UTF-8.
+/// Ownership: refused_token is only read during the call.
+/// Threads: any number at once on the same client.
+#[no_mangle]
+pub unsafe extern "C" fn hct_client_invalidate_token(client: *mut hct_client, refused_token: *const c_char) -> hct_status {
+    guard(|| {
+        // SAFETY: checked for NULL; a live client by the caller's contract.
+        let client = unsafe { arg_ref(client, "client") }?;
+        // SAFETY: checked for NULL; NUL-terminated by the caller's contract.
+        let refused_token = unsafe { arg_str(refused_token, "refused_token") }?;
+        client.inner.invalidate_if(refused_token);
+        Ok(())
+    })
+}
+
 /// Frees a client and wipes its cached token and secret. NULL is accepted and ignored.
 ///
 /// Threads: call it once, after every other call on this client has returned.
 #[no_mangle]
 pub unsafe extern "C" fn hct_client_free(client: *mut hct_client) {
-    if client.is_null() {
-        return;
-    }
     guard_void(|| {
+        if client.is_null() {
+            return;
+        }
         // SAFETY: allocated by hct_client_new and, by contract, freed only once.
         drop(unsafe { Box::from_raw(client) });
     });
@@ -292,10 +346,10 @@ pub unsafe extern "C" fn hct_client_free(client: *mut hct_client) {
 /// Threads: any; each string once.
 #[no_mangle]
 pub unsafe extern "C" fn hct_string_free(s: *mut c_char) {
-    if s.is_null() {
-        return;
-    }
     guard_void(|| {
+        if s.is_null() {
+            return;
+        }
         // SAFETY: the string came from CString::into_raw in this library, freed only once.
         let owned = unsafe { CString::from_raw(s) };
         let mut bytes = owned.into_bytes_with_nul();

@@ -5,10 +5,14 @@
  * "expected_token_requests=N" for the driver to compare with the server's count.
  */
 #define _POSIX_C_SOURCE 200809L
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "hctoken.h"
 
@@ -167,6 +171,10 @@ static void test_null_and_bad_arguments(void) {
   CHECK(hct_client_get_token_into(NULL, buf, sizeof buf, &len) == HCT_ERR_INVALID_ARGUMENT, "NULL client (into)");
   CHECK(hct_client_get_token_into((hct_client *)buf, NULL, 16, &len) == HCT_ERR_INVALID_ARGUMENT, "NULL buf");
   CHECK(hct_client_invalidate(NULL) == HCT_ERR_INVALID_ARGUMENT, "NULL client (invalidate)");
+  CHECK(hct_client_invalidate_token(NULL, "t") == HCT_ERR_INVALID_ARGUMENT, "NULL client (invalidate_token)");
+  CHECK(strstr(hct_last_error_message(), "client is NULL") != NULL, "message names the client");
+  CHECK(hct_client_invalidate_token((hct_client *)buf, NULL) == HCT_ERR_INVALID_ARGUMENT, "NULL refused_token");
+  CHECK(strstr(hct_last_error_message(), "refused_token") != NULL, "message names refused_token");
   hct_config_free(NULL);
   hct_client_free(NULL);
   hct_string_free(NULL);
@@ -204,6 +212,103 @@ static void test_threads_share_one_fetch(void) {
   hct_client_free(shared_client);
 }
 
+/*
+ * A minimal HTTP/1.1 client for the emulator's test helpers: sends METHOD PATH (with a bearer
+ * token when given) to base_url ("http://127.0.0.1:PORT") and returns the status, or -1.
+ */
+static int http_status(const char *method, const char *path, const char *bearer) {
+  int port = 0;
+  if (sscanf(base_url, "http://127.0.0.1:%d", &port) != 1) return -1;
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return -1;
+  struct sockaddr_in addr;
+  memset(&addr, 0, sizeof addr);
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons((unsigned short)port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd, (struct sockaddr *)&addr, sizeof addr) != 0) {
+    close(fd);
+    return -1;
+  }
+  size_t cap = 512 + (bearer ? strlen(bearer) : 0);
+  char *request = malloc(cap);
+  int n = snprintf(request, cap, "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Length: 0\r\n%s%s%s\r\n",
+                   method, path, bearer ? "Authorization: Bearer " : "", bearer ? bearer : "", bearer ? "\r\n" : "");
+  int status = -1;
+  if (n > 0 && (size_t)n < cap && write(fd, request, (size_t)n) == n) {
+    char head[64] = {0};
+    size_t got = 0;
+    while (got < sizeof head - 1) {
+      ssize_t r = read(fd, head + got, sizeof head - 1 - got);
+      if (r <= 0) break;
+      got += (size_t)r;
+    }
+    if (sscanf(head, "HTTP/1.%*d %d", &status) != 1) status = -1;
+  }
+  free(request);
+  close(fd);
+  return status;
+}
+
+/*
+ * The 401 path: 16 threads hold the same token, the server revokes it, each thread sees the 401
+ * from the API, calls hct_client_invalidate_token with the token it holds and gets again.
+ * Exactly one new token request reaches the server, and every thread ends with the same new
+ * token, which the API accepts.
+ */
+static char *held[THREADS];
+static char *renewed[THREADS];
+static int first_api_status[THREADS], after_revoke_status[THREADS], renewed_api_status[THREADS];
+static hct_status invalidate_status[THREADS], renew_status[THREADS];
+static pthread_barrier_t step;
+
+static void *on_401_from_thread(void *arg) {
+  size_t i = (size_t)arg;
+  pthread_barrier_wait(&step);
+  if (hct_client_get_token(shared_client, &held[i]) != HCT_OK) held[i] = NULL;
+  first_api_status[i] = held[i] ? http_status("GET", "/api/resource", held[i]) : -1;
+  pthread_barrier_wait(&step); /* every thread holds the token */
+  pthread_barrier_wait(&step); /* the main thread revoked it */
+  after_revoke_status[i] = held[i] ? http_status("GET", "/api/resource", held[i]) : -1;
+  if (after_revoke_status[i] == 401) {
+    invalidate_status[i] = hct_client_invalidate_token(shared_client, held[i]);
+    renew_status[i] = hct_client_get_token(shared_client, &renewed[i]);
+    renewed_api_status[i] = renewed[i] ? http_status("GET", "/api/resource", renewed[i]) : -1;
+  }
+  return NULL;
+}
+
+static void test_a_401_storm_costs_one_fetch(void) {
+  shared_client = client_for("generic", "/oauth2/token");
+  pthread_t threads[THREADS];
+  pthread_barrier_init(&step, NULL, THREADS + 1);
+  for (size_t i = 0; i < THREADS; i++) pthread_create(&threads[i], NULL, on_401_from_thread, (void *)i);
+  pthread_barrier_wait(&step);
+  pthread_barrier_wait(&step);
+  CHECK(http_status("POST", "/_hctoken/revoke", NULL) == 200, "the server revoked the token");
+  pthread_barrier_wait(&step);
+  for (size_t i = 0; i < THREADS; i++) pthread_join(threads[i], NULL);
+  pthread_barrier_destroy(&step);
+  expected_token_requests += 2; /* the first token, and exactly one after the 401s */
+  int ok = 1;
+  for (size_t i = 0; i < THREADS; i++) {
+    if (!held[i] || first_api_status[i] != 200 || after_revoke_status[i] != 401 || invalidate_status[i] != HCT_OK ||
+        renew_status[i] != HCT_OK || !renewed[i] || renewed_api_status[i] != 200 || strcmp(held[i], held[0]) != 0 ||
+        strcmp(renewed[i], renewed[0]) != 0 || strcmp(renewed[i], held[i]) == 0) {
+      ok = 0;
+      printf("thread %zu: api %d, after revoke %d, invalidate_token %s, get %s, renewed api %d\n", i,
+             first_api_status[i], after_revoke_status[i], hct_status_name(invalidate_status[i]),
+             hct_status_name(renew_status[i]), renewed_api_status[i]);
+    }
+  }
+  CHECK(ok, "16 threads that saw a 401 share one new token the API accepts");
+  for (size_t i = 0; i < THREADS; i++) {
+    hct_string_free(held[i]);
+    hct_string_free(renewed[i]);
+  }
+  hct_client_free(shared_client);
+}
+
 int main(int argc, char **argv) {
   if (argc != 2) {
     fprintf(stderr, "usage: %s BASE_URL\n", argv[0]);
@@ -217,6 +322,7 @@ int main(int argc, char **argv) {
   test_errors();
   test_null_and_bad_arguments();
   test_threads_share_one_fetch();
+  test_a_401_storm_costs_one_fetch();
   printf("expected_token_requests=%ld\n", expected_token_requests);
   printf("%d passed, %d failed\n", passed, failed);
   return failed == 0 ? 0 : 1;

@@ -23,12 +23,19 @@ usage:
 ";
 
 fn main() -> ExitCode {
-    let mut args = std::env::args().skip(1);
-    let command = args.next();
-    let rest: Vec<String> = args.collect();
-    let result = match command.as_deref() {
-        Some("token") => token::run(&rest),
-        Some("serve") => serve::run(&rest),
+    // args_os: std::env::args panics on an argument that is not UTF-8, and the panic message
+    // would repeat it.
+    let args = match args::from_os(std::env::args_os().skip(1)) {
+        Ok(args) => args,
+        Err(message) => return fail(&message),
+    };
+    let (command, rest) = match args.split_first() {
+        Some((command, rest)) => (Some(command.as_str()), rest),
+        None => (None, &[][..]),
+    };
+    let result = match command {
+        Some("token") => token::run(rest),
+        Some("serve") => serve::run(rest),
         Some("version" | "--version" | "-V") => {
             println!("hctoken {}", env!("CARGO_PKG_VERSION"));
             Ok(())
@@ -37,13 +44,16 @@ fn main() -> ExitCode {
             print!("{USAGE}");
             Ok(())
         }
-        _ => Err(format!("expected a command\n\n{USAGE}")),
+        _ => Err(format!("expected a command (argument #1)\n\n{USAGE}")),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(message) => {
-            eprintln!("hctoken: {message}");
-            ExitCode::from(2)
-        }
+        Err(message) => fail(&message),
     }
+}
+
+/// Exit status 2, with a message that never holds an argument's text (args.rs).
+fn fail(message: &str) -> ExitCode {
+    eprintln!("hctoken: {message}");
+    ExitCode::from(2)
 }

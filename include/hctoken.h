@@ -188,6 +188,16 @@ enum hct_status hct_client_get_token_into(struct hct_client *client,
 enum hct_status hct_client_invalidate(struct hct_client *client);
 
 /*
+ Drops the cached token only if it is still `refused_token` (an API answered 401 to it),
+ compared in constant time and swapped atomically: of many threads that saw a 401 for the
+ same token, exactly one fetch follows. Use it instead of hct_client_invalidate in 401
+ handlers. HCT_OK whether or not the token was dropped.
+
+ Threads: any number at once on the same client.
+ */
+enum hct_status hct_client_invalidate_token(struct hct_client *client, const char *refused_token);
+
+/*
  Frees a client and wipes its cached token and secret. NULL is accepted and ignored.
 
  Threads: call it once, after every other call on this client has returned.

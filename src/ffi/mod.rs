@@ -272,6 +272,24 @@ pub unsafe extern "C" fn hct_client_invalidate(client: *mut hct_client) -> hct_s
     })
 }
 
+/// Drops the cached token only if it is still `refused_token` (an API answered 401 to it),
+/// compared in constant time and swapped atomically: of many threads that saw a 401 for the
+/// same token, exactly one fetch follows. Use it instead of hct_client_invalidate in 401
+/// handlers. HCT_OK whether or not the token was dropped.
+///
+/// Threads: any number at once on the same client.
+#[no_mangle]
+pub unsafe extern "C" fn hct_client_invalidate_token(client: *mut hct_client, refused_token: *const c_char) -> hct_status {
+    guard(|| {
+        // SAFETY: checked for NULL; a live client by the caller's contract.
+        let client = unsafe { arg_ref(client, "client") }?;
+        // SAFETY: checked for NULL; NUL-terminated by the caller's contract.
+        let refused = unsafe { arg_str(refused_token, "refused_token") }?;
+        client.inner.invalidate_if(refused);
+        Ok(())
+    })
+}
+
 /// Frees a client and wipes its cached token and secret. NULL is accepted and ignored.
 ///
 /// Threads: call it once, after every other call on this client has returned.

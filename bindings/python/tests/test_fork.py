@@ -1,0 +1,175 @@
+"""A client survives fork: multiprocessing's fork start method, gunicorn --preload, a child forked
+while another thread is inside token(). Every call succeeds and nothing hangs.
+
+The scenarios run in a separate process (fork_scenarios.py, or gunicorn) in its own process
+group: a child that hangs is killed at the bound and fails the test instead of stalling pytest.
+They exercise the core library's fork safety as much as the binding's: until the core forgets the
+parent's connections and flights in the child, some of them fail (see the README).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import IO, Any, Callable, Dict, List, Tuple
+
+import pytest
+from token_server import TokenServer
+
+TESTS_DIR = Path(__file__).resolve().parent
+SCENARIOS = TESTS_DIR / "fork_scenarios.py"
+
+TIMEOUT_MS = 3000
+# Every answer of the slow server takes this long, so a fork lands while a fetch is in flight.
+LATENCY_MS = 1000
+# Bounds that only catch a hang: a process start-up, an interpreter, a pool of workers.
+START_UP_SECS = 30
+
+pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="fork is POSIX only")
+
+
+def kill_group(process: "subprocess.Popen[Any]") -> None:
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+def run_scenario(name: str, server: TokenServer, bound_secs: float) -> Dict[str, Any]:
+    command = [sys.executable, str(SCENARIOS), name, server.token_url("generic"), str(TIMEOUT_MS)]
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+    )
+    try:
+        out, err = process.communicate(timeout=bound_secs)
+    except subprocess.TimeoutExpired:
+        kill_group(process)
+        out, err = process.communicate()
+        pytest.fail(f"scenario {name} did not end within {bound_secs:.0f} s (a process hung)\n{err}")
+    finally:
+        kill_group(process)  # forked children left behind, if any
+    assert process.returncode == 0, err
+    lines = out.strip().splitlines()
+    assert lines, f"scenario {name} printed nothing\n{err}"
+    result: Dict[str, Any] = json.loads(lines[-1])
+    return result
+
+
+def test_multiprocessing_pool_with_the_fork_start_method(server: TokenServer) -> None:
+    per_worker_secs = 20 * TIMEOUT_MS * 1.1 / 1000  # 20 calls, each bounded by the timeout + 10 %
+    result = run_scenario("pool", server, per_worker_secs + START_UP_SECS)
+
+    assert not result.get("hung"), f"the pool did not finish within {result['bound']:.0f} s"
+    tasks = result["tasks"]
+    assert len(tasks) == 4
+    for task in tasks:
+        assert task["errors"] == [], f"worker {task['pid']}"
+        assert task["ok"] == 20
+        # A worker's first call is served from the token the parent fetched before the fork.
+        assert task["inherited"] in (True, None)
+    assert any(task["inherited"] for task in tasks)
+    assert result["elapsed"] <= result["bound"]
+    assert result["parent_errors"] == []
+
+
+@pytest.fixture
+def slow_server(start_token_server: Callable[..., TokenServer]) -> TokenServer:
+    return start_token_server("--latency-ms", str(LATENCY_MS))
+
+
+def test_close_in_a_child_forked_mid_call_does_not_wait_for_the_parents_thread(
+    slow_server: TokenServer,
+) -> None:
+    result = run_scenario("mid-call-close", slow_server, 2 * TIMEOUT_MS / 1000 + START_UP_SECS)
+
+    child, parent = result["child"], result["parent"]
+    assert not child.get("hung"), "the child's close() never returned"
+    assert "crash" not in child, child["crash"]
+    assert child["close_secs"] <= TIMEOUT_MS * 1.1 / 1000
+    assert parent == {"token_ok": True, "error": None, "thread_finished": True}
+
+
+def test_token_and_close_in_a_child_forked_mid_call_return_within_the_timeout(
+    slow_server: TokenServer,
+) -> None:
+    result = run_scenario("mid-call-token", slow_server, 2 * TIMEOUT_MS / 1000 + START_UP_SECS)
+
+    child, parent = result["child"], result["parent"]
+    assert not child.get("hung"), "the child's token() or close() never returned"
+    assert "crash" not in child, child["crash"]
+    assert child["token_secs"] <= TIMEOUT_MS * 1.1 / 1000
+    # The child fetches a token of its own: it never waits for the parent's flight.
+    assert child.get("token_ok"), child.get("token_error")
+    assert child["close_secs"] <= TIMEOUT_MS * 1.1 / 1000
+    assert parent == {"token_ok": True, "error": None, "thread_finished": True}
+
+
+GUNICORN_REQUESTS = 24
+GUNICORN_CLIENTS = 4
+
+
+def get(url: str) -> Tuple[int, Dict[str, Any]]:
+    try:
+        with urllib.request.urlopen(url, timeout=START_UP_SECS) as answer:
+            return answer.status, json.load(answer)
+    except urllib.error.HTTPError as error:
+        return error.code, json.load(error)
+
+
+def test_gunicorn_preload_with_two_workers(server: TokenServer, tmp_path: Path) -> None:
+    # The listening socket is made here and handed to gunicorn (fd://): a free port, no race.
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(64)
+    port = listener.getsockname()[1]
+    log_path = tmp_path / "gunicorn.log"
+    env = dict(
+        os.environ,
+        HCTOKEN_TEST_TOKEN_URL=server.token_url("generic"),
+        HCTOKEN_TEST_TIMEOUT_MS=str(TIMEOUT_MS),
+    )
+    command = [
+        sys.executable, "-m", "gunicorn", "--preload", "--workers", "2",
+        "--bind", f"fd://{listener.fileno()}", "--chdir", str(TESTS_DIR),
+        "--timeout", "60", "--graceful-timeout", "5", "--log-level", "warning",
+        "fork_wsgi_app:app",
+    ]  # fmt: skip
+    log: IO[str]
+    with open(log_path, "w") as log:
+        gunicorn = subprocess.Popen(
+            command,
+            env=env,
+            pass_fds=(listener.fileno(),),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    listener.close()
+    try:
+        url = f"http://127.0.0.1:{port}/refetch"
+        with ThreadPoolExecutor(max_workers=GUNICORN_CLIENTS) as pool:
+            answers: List[Tuple[int, Dict[str, Any]]] = list(
+                pool.map(lambda _: get(url), range(GUNICORN_REQUESTS), timeout=2 * START_UP_SECS)
+            )
+    finally:
+        gunicorn.send_signal(signal.SIGTERM)
+        try:
+            gunicorn.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            pass
+        kill_group(gunicorn)
+        gunicorn.wait()
+
+    failures = [body for status, body in answers if status != 200]
+    assert failures == [], log_path.read_text()
+    assert len(answers) == GUNICORN_REQUESTS
+    # The master's token, then one per request, fetched in the workers.
+    assert server.token_requests() >= 1 + GUNICORN_REQUESTS

@@ -140,7 +140,7 @@ def scenario_mid_call(token_url: str, timeout_ms: int, child_calls_token: bool) 
             started = time.monotonic()
             client.close()
             seen["close_secs"] = time.monotonic() - started
-        except BaseException as error:  # noqa: BLE001 (reported to the parent, which fails the test)
+        except BaseException as error:  # noqa: BLE001 (the parent reports it, the test fails)
             seen["crash"] = describe(error)
         os.write(report_w, json.dumps(seen).encode())
         os._exit(0)

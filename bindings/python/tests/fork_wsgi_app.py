@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any, Callable, Iterable, List, Tuple
+from typing import Any, Callable, Dict, Iterable, List, Tuple
 
 import hctoken
 
@@ -25,7 +25,10 @@ CLIENT = hctoken.Client(
 PRELOADED = CLIENT.token()  # in the master, before the fork
 
 
-def app(environ: dict, start_response: Callable[[str, List[Tuple[str, str]]], Any]) -> Iterable[bytes]:
+StartResponse = Callable[[str, List[Tuple[str, str]]], Any]
+
+
+def app(environ: Dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
     try:
         if environ.get("PATH_INFO") == "/refetch":
             CLIENT.invalidate()
@@ -36,5 +39,6 @@ def app(environ: dict, start_response: Callable[[str, List[Tuple[str, str]]], An
         status = "500 Internal Server Error"
         body = {"pid": os.getpid(), "error": f"{type(error).__name__}: {error}"}
     data = json.dumps(body).encode()
-    start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(data)))])
+    headers = [("Content-Type", "application/json"), ("Content-Length", str(len(data)))]
+    start_response(status, headers)
     return [data]

@@ -53,7 +53,7 @@ def run_scenario(name: str, server: TokenServer, bound_secs: float) -> Dict[str,
     except subprocess.TimeoutExpired:
         kill_group(process)
         out, err = process.communicate()
-        pytest.fail(f"scenario {name} did not end within {bound_secs:.0f} s (a process hung)\n{err}")
+        pytest.fail(f"scenario {name} did not end within {bound_secs:.0f} s (a hang)\n{err}")
     finally:
         kill_group(process)  # forked children left behind, if any
     assert process.returncode == 0, err

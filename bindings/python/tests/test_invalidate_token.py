@@ -1,4 +1,4 @@
-"""Client.invalidate_token and the 401 path of both adapters: a 401 storm costs one token request."""
+"""Client.invalidate_token and both adapters' 401 path: a 401 storm costs one token request."""
 
 from __future__ import annotations
 
@@ -154,4 +154,5 @@ def test_sixteen_threads_refused_with_one_token_cause_exactly_one_token_request(
     assert answers == [(200, 1)] * THREADS  # 200 after one refused try
     assert server.token_requests() == 1
     # Each thread: the revoked token, then one retry, all with the same replacement.
-    assert sorted(gate.sent) == sorted([f"Bearer {stale}"] * THREADS + [f"Bearer {fresh}"] * THREADS)
+    expected = [f"Bearer {stale}"] * THREADS + [f"Bearer {fresh}"] * THREADS
+    assert sorted(gate.sent) == sorted(expected)

@@ -147,7 +147,60 @@ def scenario_mid_call(token_url: str, timeout_ms: int, child_calls_token: bool) 
 
     os.close(report_w)
     # Generous: the child's calls are bounded by timeout_ms + 10 % each; beyond this it hangs.
-    limit = time.monotonic() + 2 * timeout_ms * 1.1 / 1000 + 5
+    child = read_child_report(pid, report_r, 2 * timeout_ms * 1.1 / 1000 + 5)
+
+    fetching.join(timeout_ms * 1.1 / 1000 + 5)
+    parent = {"token_ok": bool(in_parent.get("token")), "error": in_parent.get("error")}
+    parent["thread_finished"] = not fetching.is_alive()
+    if not fetching.is_alive():
+        client.close()
+    return {"child": child, "parent": parent}
+
+
+def scenario_locks_held(token_url: str, timeout_ms: int) -> Dict[str, Any]:
+    """Forks while another thread holds the binding's own locks (the library loader's, and the
+    registry of live clients'), as a thread that is loading the library or making a client does
+    for a moment; the child then loads, makes a client and gets a token."""
+    from hctoken import _client, _native
+
+    hctoken.native_version()  # loaded before the fork: the child still takes the loader's lock
+    holding, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with _native._lock, _client._live_clients_lock:
+            holding.set()
+            release.wait()
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    holding.wait()
+    report_r, report_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(report_r)
+        seen: Dict[str, Any] = {}
+        try:
+            started = time.monotonic()
+            seen["version"] = hctoken.native_version()
+            client = new_client(token_url, timeout_ms)
+            seen["token_ok"] = bool(client.token())
+            client.close()
+            seen["secs"] = time.monotonic() - started
+        except BaseException as error:  # noqa: BLE001 (the parent reports it, the test fails)
+            seen["crash"] = describe(error)
+        os.write(report_w, json.dumps(seen).encode())
+        os._exit(0)
+    os.close(report_w)
+    child = read_child_report(pid, report_r, timeout_ms * 1.1 / 1000 + 5)
+    release.set()
+    holder.join()
+    return {"child": child}
+
+
+def read_child_report(pid: int, report_r: int, limit_secs: float) -> Dict[str, Any]:
+    """The JSON the child wrote before exiting, or {"hung": True} (and the child killed) when it
+    has not finished within limit_secs."""
+    limit = time.monotonic() + limit_secs
     child: Dict[str, Any] = {}
     chunks = []
     while True:
@@ -165,13 +218,7 @@ def scenario_mid_call(token_url: str, timeout_ms: int, child_calls_token: bool) 
     os.close(report_r)
     if chunks:
         child.update(json.loads(b"".join(chunks)))
-
-    fetching.join(timeout_ms * 1.1 / 1000 + 5)
-    parent = {"token_ok": bool(in_parent.get("token")), "error": in_parent.get("error")}
-    parent["thread_finished"] = not fetching.is_alive()
-    if not fetching.is_alive():
-        client.close()
-    return {"child": child, "parent": parent}
+    return child
 
 
 def main(argv: List[str]) -> None:
@@ -182,6 +229,8 @@ def main(argv: List[str]) -> None:
         result = scenario_mid_call(token_url, timeout_ms, child_calls_token=False)
     elif scenario == "mid-call-token":
         result = scenario_mid_call(token_url, timeout_ms, child_calls_token=True)
+    elif scenario == "locks-held":
+        result = scenario_locks_held(token_url, timeout_ms)
     else:
         raise SystemExit(f"unknown scenario {scenario!r}")
     print(json.dumps(result), flush=True)

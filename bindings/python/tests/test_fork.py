@@ -112,6 +112,17 @@ def test_token_and_close_in_a_child_forked_mid_call_return_within_the_timeout(
     assert parent == {"token_ok": True, "error": None, "thread_finished": True}
 
 
+def test_a_child_forked_while_another_thread_holds_the_bindings_locks_does_not_wait_for_them(
+    server: TokenServer,
+) -> None:
+    result = run_scenario("locks-held", server, TIMEOUT_MS / 1000 + START_UP_SECS)
+
+    child = result["child"]
+    assert not child.get("hung"), "the child waited for a lock held by a thread it does not have"
+    assert "crash" not in child, child["crash"]
+    assert child["version"] and child["token_ok"]
+
+
 GUNICORN_REQUESTS = 24
 GUNICORN_CLIENTS = 4
 

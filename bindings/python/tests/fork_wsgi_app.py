@@ -34,7 +34,7 @@ def app(environ: Dict[str, Any], start_response: StartResponse) -> Iterable[byte
             CLIENT.invalidate()
         token = CLIENT.token()
         status = "200 OK"
-        body = {"pid": os.getpid(), "inherited": token == PRELOADED}
+        body: Dict[str, Any] = {"pid": os.getpid(), "inherited": token == PRELOADED}
     except hctoken.Error as error:
         status = "500 Internal Server Error"
         body = {"pid": os.getpid(), "error": f"{type(error).__name__}: {error}"}

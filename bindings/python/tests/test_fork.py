@@ -165,7 +165,11 @@ def test_gunicorn_preload_with_two_workers(server: TokenServer, tmp_path: Path) 
         )
     listener.close()
     try:
-        url = f"http://127.0.0.1:{port}/refetch"
+        base = f"http://127.0.0.1:{port}"
+        # Served from the token the master fetched before forking: no request of their own.
+        cached = [get(base + "/") for _ in range(2)]
+        requests_before_refetching = server.token_requests()
+        url = base + "/refetch"
         with ThreadPoolExecutor(max_workers=GUNICORN_CLIENTS) as pool:
             answers: List[Tuple[int, Dict[str, Any]]] = list(
                 pool.map(lambda _: get(url), range(GUNICORN_REQUESTS), timeout=2 * START_UP_SECS)
@@ -179,6 +183,8 @@ def test_gunicorn_preload_with_two_workers(server: TokenServer, tmp_path: Path) 
         kill_group(gunicorn)
         gunicorn.wait()
 
+    assert cached == [(200, {"pid": body.get("pid"), "inherited": True}) for _, body in cached]
+    assert requests_before_refetching == 1
     failures = [body for status, body in answers if status != 200]
     assert failures == [], log_path.read_text()
     assert len(answers) == GUNICORN_REQUESTS

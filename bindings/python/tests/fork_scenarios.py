@@ -60,7 +60,7 @@ def pool_task(_: int) -> Dict[str, Any]:
         try:
             token = CLIENT.token()
         except hctoken.Error as error:
-            seen["errors"].append(describe(error))
+            seen["errors"].append(f"call {call}: {describe(error)}")
             continue
         seen["ok"] += 1
         if call == 0 and _TASKS_IN_THIS_PROCESS == 1:

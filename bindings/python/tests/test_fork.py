@@ -1,6 +1,9 @@
 """A client survives fork: multiprocessing's fork start method, gunicorn --preload, a child forked
 while another thread is inside token(). Every call succeeds and nothing hangs.
 
+Where many processes fetch at once over kept-alive connections (the pool, gunicorn), the token
+endpoint is keepalive_token_server.py rather than `hctoken serve` (its module doc says why).
+
 The scenarios run in a separate process (fork_scenarios.py, or gunicorn) in its own process
 group: a child that hangs is killed at the bound and fails the test instead of stalling pytest.
 They exercise the core library's fork safety as much as the binding's: until the core forgets the
@@ -19,9 +22,10 @@ import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import IO, Any, Callable, Dict, List, Tuple
+from typing import IO, Any, Callable, Dict, Iterator, List, Tuple, Union
 
 import pytest
+from keepalive_token_server import KeepAliveTokenServer
 from token_server import TokenServer
 
 TESTS_DIR = Path(__file__).resolve().parent
@@ -43,7 +47,17 @@ def kill_group(process: "subprocess.Popen[Any]") -> None:
         pass
 
 
-def run_scenario(name: str, server: TokenServer, bound_secs: float) -> Dict[str, Any]:
+@pytest.fixture
+def keepalive_server() -> Iterator[KeepAliveTokenServer]:
+    """Where many processes fetch at once over kept-alive connections (see its module doc)."""
+    server = KeepAliveTokenServer()
+    yield server
+    server.stop()
+
+
+def run_scenario(
+    name: str, server: Union[TokenServer, KeepAliveTokenServer], bound_secs: float
+) -> Dict[str, Any]:
     command = [sys.executable, str(SCENARIOS), name, server.token_url("generic"), str(TIMEOUT_MS)]
     process = subprocess.Popen(
         command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
@@ -63,9 +77,11 @@ def run_scenario(name: str, server: TokenServer, bound_secs: float) -> Dict[str,
     return result
 
 
-def test_multiprocessing_pool_with_the_fork_start_method(server: TokenServer) -> None:
+def test_multiprocessing_pool_with_the_fork_start_method(
+    keepalive_server: KeepAliveTokenServer,
+) -> None:
     per_worker_secs = 20 * TIMEOUT_MS * 1.1 / 1000  # 20 calls, each bounded by the timeout + 10 %
-    result = run_scenario("pool", server, per_worker_secs + START_UP_SECS)
+    result = run_scenario("pool", keepalive_server, per_worker_secs + START_UP_SECS)
 
     assert not result.get("hung"), f"the pool did not finish within {result['bound']:.0f} s"
     tasks = result["tasks"]
@@ -135,7 +151,10 @@ def get(url: str) -> Tuple[int, Dict[str, Any]]:
         return error.code, json.load(error)
 
 
-def test_gunicorn_preload_with_two_workers(server: TokenServer, tmp_path: Path) -> None:
+def test_gunicorn_preload_with_two_workers(
+    keepalive_server: KeepAliveTokenServer, tmp_path: Path
+) -> None:
+    server = keepalive_server
     # The listening socket is made here and handed to gunicorn (fd://): a free port, no race.
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.bind(("127.0.0.1", 0))

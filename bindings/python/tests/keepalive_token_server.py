@@ -40,8 +40,7 @@ class KeepAliveTokenServer:
 
     def token_url(self, profile: str = "generic") -> str:
         assert profile == "generic", "this server speaks RFC 6749 only"
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}/oauth2/token"
+        return f"http://127.0.0.1:{self._server.server_address[1]}/oauth2/token"
 
     def token_requests(self) -> int:
         with self._lock:

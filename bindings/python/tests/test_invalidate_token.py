@@ -10,6 +10,7 @@ import httpx
 import pytest
 import requests
 from token_server import TokenServer
+from urllib3.util.retry import Retry
 
 import hctoken
 import hctoken.httpx
@@ -91,7 +92,11 @@ class Gate:
 
 class GatedAdapter(requests.adapters.HTTPAdapter):
     def __init__(self, gate: Gate) -> None:
-        super().__init__(pool_maxsize=THREADS)
+        # The emulator closes after "Connection: close" without saying so in its answer, so urllib3
+        # may pool that connection and meet it closed on the next send: such a GET is sent again
+        # on a new connection (below this adapter, so the gate still sees one send).
+        resend_on_a_dropped_connection = Retry(total=2, connect=2, read=2, status=0, redirect=0)
+        super().__init__(pool_maxsize=THREADS, max_retries=resend_on_a_dropped_connection)
         self.gate = gate
 
     def send(self, request: Any, **kwargs: Any) -> Any:

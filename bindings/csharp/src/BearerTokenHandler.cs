@@ -16,6 +16,8 @@ namespace HcToken
     /// The retry re-sends the same request, so it happens only for requests without a body or with a
     /// body that can be sent twice (ByteArrayContent and its kinds: StringContent,
     /// FormUrlEncodedContent). A request with a StreamContent body gets the first 401 back.
+    /// The refused token is dropped with <see cref="TokenClient.InvalidateToken"/>, so a burst of
+    /// requests refused with the same token costs one token request.
     /// The handler does not own the TokenClient: dispose that yourself.
     /// </remarks>
     public class BearerTokenHandler : DelegatingHandler
@@ -62,18 +64,13 @@ namespace HcToken
             return await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
         }
 
-        private async Task<string> ReplaceRefusedTokenAsync(string refusedToken, CancellationToken cancellationToken)
+        private Task<string> ReplaceRefusedTokenAsync(string refusedToken, CancellationToken cancellationToken)
         {
-            // When many requests fail with the same token at once, the first one to get here drops it;
-            // the others find a different token already cached and use it instead of dropping that too.
-            string current = await tokenClient.GetTokenAsync(cancellationToken).ConfigureAwait(false);
-            if (!string.Equals(current, refusedToken, StringComparison.Ordinal))
-            {
-                return current;
-            }
-
-            tokenClient.Invalidate();
-            return await tokenClient.GetTokenAsync(cancellationToken).ConfigureAwait(false);
+            // Drops the refused token only if it is still the cached one, atomically in the library: when
+            // many requests fail with the same token at once, exactly one drops it and one token request
+            // follows; the others get the replacement instead of dropping that too.
+            tokenClient.InvalidateToken(refusedToken);
+            return tokenClient.GetTokenAsync(cancellationToken);
         }
 
         private static bool CanSendAgain(HttpRequestMessage request)

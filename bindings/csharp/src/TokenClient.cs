@@ -118,8 +118,9 @@ namespace HcToken
         }
 
         /// <summary>
-        /// Drops the cached token, so the next <see cref="GetToken"/> requests a new one. Call it when an
-        /// API refuses a token that should still be valid (HTTP 401).
+        /// Drops the cached token, whatever it is, so the next <see cref="GetToken"/> requests a new one.
+        /// After an API refused a token with HTTP 401, prefer <see cref="InvalidateToken"/>, which drops
+        /// it only if no other thread has replaced it already.
         /// </summary>
         /// <exception cref="ObjectDisposedException">The client has been disposed.</exception>
         public void Invalidate()
@@ -133,6 +134,43 @@ namespace HcToken
             catch (ObjectDisposedException)
             {
                 throw Disposed();
+            }
+
+            NativeErrors.ThrowIfFailed(status);
+        }
+
+        /// <summary>
+        /// Drops the cached token only if it is still <paramref name="refusedToken"/>, the token an API
+        /// has just answered 401 to. Use it rather than <see cref="Invalidate"/> when handling a 401: when
+        /// many requests are refused with the same token at once, the library compares and swaps in one
+        /// atomic step, so exactly one of them drops it and one token request follows; the others get
+        /// the replacement. Nothing happens when the cache holds another token, or none.
+        /// </summary>
+        /// <exception cref="ArgumentNullException"><paramref name="refusedToken"/> is null.</exception>
+        /// <exception cref="ArgumentException"><paramref name="refusedToken"/> contains a NUL character or a lone surrogate.</exception>
+        /// <exception cref="ObjectDisposedException">The client has been disposed.</exception>
+        public void InvalidateToken(string refusedToken)
+        {
+            if (refusedToken == null)
+            {
+                throw new ArgumentNullException(nameof(refusedToken));
+            }
+
+            ThrowIfDisposed();
+            byte[] nativeToken = Utf8Marshal.ToNative(refusedToken, "The refused token");
+            int status;
+            try
+            {
+                status = NativeMethods.hct_client_invalidate_token(handle, nativeToken);
+            }
+            catch (ObjectDisposedException)
+            {
+                throw Disposed();
+            }
+            finally
+            {
+                // A copy of a bearer token: do not leave it for the garbage collector.
+                Array.Clear(nativeToken, 0, nativeToken.Length);
             }
 
             NativeErrors.ThrowIfFailed(status);

@@ -43,6 +43,9 @@ namespace HcToken.Native
         internal static extern int hct_client_invalidate(ClientHandle client);
 
         [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern int hct_client_invalidate_token(ClientHandle client, byte[] refusedToken);
+
+        [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl)]
         internal static extern void hct_client_free(IntPtr client);
 
         [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl)]

@@ -30,6 +30,10 @@ class Client:
     One client may be used from any number of threads at once; the library answers from its cache
     while the token is fresh and sends a single token request when it is not. `close()` (or the
     `with` block) frees the native client after the calls in flight have returned.
+
+    A client survives fork (multiprocessing's fork start method, gunicorn --preload, celery
+    prefork): in the child, calls that were in flight in the parent's other threads do not exist,
+    so the child's `close()` does not wait for them, and the child's calls go on normally.
     """
 
     def __init__(
@@ -64,6 +68,8 @@ class Client:
         self._calls = threading.Condition()
         self._calls_in_flight = 0
         self._closed = False
+        with _live_clients_lock:
+            _live_clients.add(self)
 
     def token(self) -> str:
         """The current access token (bare, without "Bearer "); fetched only when none is fresh."""
@@ -79,6 +85,23 @@ class Client:
         """Drops the cached token, e.g. after an API answered 401; the next token() fetches anew."""
         with self._borrow() as handle:
             raise_for_status(self._lib.hct_client_invalidate(handle))
+
+    def invalidate_token(self, token: str) -> None:
+        """Drops the cached token only if it is still `token`, the one an API just answered 401 to.
+
+        Use this rather than invalidate() in a 401 handler: when many threads see a 401 for the
+        same token at once, the library compares and swaps atomically, so exactly one of them
+        drops it and one new token request follows; the others find the replacement. Nothing
+        happens when the cache holds another token (or none).
+        """
+        if not isinstance(token, str):
+            raise TypeError(f"hctoken: token must be a str, not {type(token).__name__}")
+        if "\0" in token:
+            # The C string would end there and could match a different, shorter cached token.
+            raise InvalidArgumentError("hctoken: token contains a NUL character")
+        refused = token.encode("utf-8", "surrogatepass")
+        with self._borrow() as handle:
+            raise_for_status(self._lib.hct_client_invalidate_token(handle, refused))
 
     def close(self) -> None:
         """Frees the native client once the calls in flight have returned. Safe to call twice."""
@@ -107,6 +130,16 @@ class Client:
         state = "closed" if self._closed else "open"
         return f"<hctoken.Client profile={self._profile!r} {state}>"
 
+    def _reset_after_fork(self) -> None:
+        """In a forked child: a fresh close guard, and no calls in flight.
+
+        The parent's other threads do not exist in the child. Any of them may have held the guard's
+        lock at the fork (the child would block on it for ever) or been inside a call (close()
+        would wait for it for ever). Runs in the child before it has any other thread.
+        """
+        self._calls = threading.Condition()
+        self._calls_in_flight = 0
+
     @contextmanager
     def _borrow(self) -> Iterator[Any]:
         """Yields the native handle and keeps close() from freeing it until the call returns."""
@@ -121,6 +154,25 @@ class Client:
                 self._calls_in_flight -= 1
                 if self._calls_in_flight == 0:
                     self._calls.notify_all()
+
+
+# Every client not yet garbage-collected, so that a forked child can reset what fork copied in a
+# state only the parent's threads could undo (see Client._reset_after_fork). Touched only when a
+# client is made and in the child right after a fork; never on the token() path.
+_live_clients: "weakref.WeakSet[Client]" = weakref.WeakSet()
+_live_clients_lock = threading.Lock()
+
+
+def _reset_after_fork() -> None:
+    global _live_clients_lock
+    # Another thread of the parent may have held this lock at the fork.
+    _live_clients_lock = threading.Lock()
+    for client in list(_live_clients):
+        client._reset_after_fork()
+
+
+if hasattr(os, "register_at_fork"):  # POSIX; Windows has no fork
+    os.register_at_fork(after_in_child=_reset_after_fork)
 
 
 def _encode(key: str, value: OptionValue) -> bytes:

@@ -52,12 +52,24 @@ PROTOTYPES: Dict[str, Tuple[Any, List[Any]]] = {
         [POINTER(HctClient), POINTER(c_char), c_size_t, POINTER(c_size_t)],
     ),
     "hct_client_invalidate": (HCT_STATUS, [POINTER(HctClient)]),
+    "hct_client_invalidate_token": (HCT_STATUS, [POINTER(HctClient), c_char_p]),
     "hct_client_free": (None, [POINTER(HctClient)]),
     "hct_string_free": (None, [POINTER(c_char)]),
 }
 
 _lock = threading.Lock()
 _loaded: Optional[Tuple[ctypes.CDLL, str]] = None
+
+
+def _reset_after_fork() -> None:
+    # A thread of the parent may have been inside _load() holding _lock when another forked; that
+    # thread does not exist in the child, so the child would wait for the lock for ever.
+    global _lock
+    _lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):  # POSIX; Windows has no fork
+    os.register_at_fork(after_in_child=_reset_after_fork)
 
 
 def library() -> ctypes.CDLL:

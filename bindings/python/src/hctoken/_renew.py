@@ -8,11 +8,9 @@ from ._client import Client
 def token_after_rejection(client: Client, rejected: str) -> str:
     """A token to retry with, after a server answered 401 to `rejected`.
 
-    Drops the cached token only if it is still the rejected one: when several requests get 401 at
-    once, the first drops it and the others reuse the replacement instead of dropping that too.
+    Drops the cached token only if it is still the rejected one, in one atomic step inside the
+    library (Client.invalidate_token): when many requests get 401 for the same token at once,
+    exactly one drops it and one token request follows; the others reuse the replacement.
     """
-    current = client.token()
-    if current == rejected:
-        client.invalidate()
-        current = client.token()
-    return current
+    client.invalidate_token(rejected)
+    return client.token()

@@ -53,7 +53,9 @@ stage="$destdir$prefix"
 install -d "$stage/lib/pkgconfig" "$stage/lib/cmake/hctoken" "$stage/include" "$stage/bin"
 
 # The shared library, linked from the static one so that abi/hctoken.map is the only version
-# script the linker sees (cargo's own cdylib carries rustc's anonymous one).
+# script the linker sees: rustc gives cargo's own cdylib an anonymous version script, and the
+# linker takes the first. cargo's target/*/libhctoken.so (no SONAME, unversioned symbols) is a
+# development artifact; this one is the product.
 real="libhctoken.so.$version"
 "${CC:-cc}" -shared -o "$stage/lib/$real" \
   -Wl,--whole-archive "$target/libhctoken.a" -Wl,--no-whole-archive \

@@ -21,3 +21,4 @@ fn main() {
         bindings.write_to_file(crate_dir.join("include/hctoken.h"));
     }
 }
+

@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs beyond Rust, gcc and Python: valgrind, Mono (C# tests),
-# and the independent OAuth servers (npm, from tests/peers/package-lock.json).
+# cmake and pkg-config (the consumers of an installed copy, tests/install.rs), and the
+# independent OAuth servers (npm, from tests/peers/package-lock.json).
 # Idempotent and quick when everything is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 missing=()
 command -v valgrind >/dev/null || missing+=(valgrind)
+command -v cmake >/dev/null || missing+=(cmake)
+command -v pkg-config >/dev/null || missing+=(pkg-config)
 command -v mcs >/dev/null || missing+=(mono-mcs)
 command -v mono >/dev/null || missing+=(mono-runtime)
 # HttpClient for the C# binding's handler.

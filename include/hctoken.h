@@ -220,10 +220,7 @@ enum hct_status hct_client_invalidate(struct hct_client *client);
  to; the next get then fetches a new one. If the cache already holds another token (another
  thread saw the same 401 and a new token was fetched), nothing is dropped. So of many threads
  that saw a 401 for the same token, exactly one new token request follows. This is what a 401
- handler should call:
-
-     if (api_status == 401) hct_client_invalidate_token(client, token);
-
+ handler should call: `if (api_status == 401) hct_client_invalidate_token(client, token);`.
  The comparison takes the same time wherever the tokens differ; the swap is atomic.
  Returns HCT_OK whether or not the token was dropped (both mean "the token you hold is no
  longer served"); HCT_ERR_INVALID_ARGUMENT for a NULL client or refused_token, or a

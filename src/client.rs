@@ -5,7 +5,7 @@ use std::fmt;
 use std::time::Duration;
 
 use crate::cache::{CachedToken, TokenCache};
-use crate::clock::{Clock, ManualClock, Nanos};
+use crate::clock::{Clock, ManualClock, Now};
 use crate::config::{Config, Settings};
 use crate::deadline::Deadline;
 use crate::error::{Error, ErrorKind, Result};
@@ -123,7 +123,7 @@ impl Client {
 
     fn fetch(&self, deadline: Deadline) -> Result<CachedToken> {
         // Count the lifetime from before the request went out: the server's clock started then.
-        let sent_at: Nanos = self.clock.now();
+        let sent_at: Now = self.clock.now();
         let raw = self.transport.send(&self.request, deadline)?;
         let issued = response::parse(
             &HttpAnswer {

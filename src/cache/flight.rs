@@ -187,11 +187,13 @@ impl Slots {
         Ok(Joined::Started(self.take_off(&slot, &mut flight)))
     }
 
-    /// Starts a flight if nobody is fetching and the slot is free at once (never blocks).
-    pub fn try_start(&self, generation: u64) -> Option<Takeoff<'_>> {
+    /// Starts a flight if nobody is fetching, the slot is free at once (never blocks) and
+    /// `still_needed` says so under the slot's lock (the token this caller saw may have been
+    /// refreshed by a flight that landed since).
+    pub fn try_start(&self, generation: u64, still_needed: impl FnOnce() -> bool) -> Option<Takeoff<'_>> {
         let slot = self.current(generation);
         let mut flight = slot.flight.try_lock()?;
-        if flight.is_some() {
+        if flight.is_some() || !still_needed() {
             return None;
         }
         let takeoff = self.take_off(&slot, &mut flight);

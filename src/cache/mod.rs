@@ -220,23 +220,28 @@ impl TokenCache {
         fetch: impl FnOnce(Deadline) -> Result<CachedToken>,
     ) -> Result<Option<Arc<CachedToken>>> {
         let generation = self.generation();
-        if cached.generation != generation {
-            // A forked process's first look at a token cached before the fork.
-            let moved = Arc::new(siblings::spread(cached, generation));
-            let fresh = moved.is_fresh(at);
-            let previous = self.current.compare_and_swap(cached, Some(moved));
+        let spread;
+        let cached = if cached.generation == generation {
+            cached
+        } else {
+            // A forked process's first look at a token cached before the fork: move this
+            // process's refresh instant (the same token, re-cached for this generation).
+            spread = Arc::new(siblings::spread(cached, generation));
+            let previous = self.current.compare_and_swap(cached, Some(Arc::clone(&spread)));
             let swapped = previous.as_ref().is_some_and(|previous| Arc::ptr_eq(previous, cached));
-            if fresh || !swapped {
+            if !swapped || spread.is_fresh(at) {
                 return Ok(None);
             }
-        }
+            &spread
+        };
         if self.flights.flying(generation)
             || at.mono < self.refresh_not_before.load(Ordering::Relaxed)
             || self.negative.active(at.mono)
         {
             return Ok(None);
         }
-        let Some(takeoff) = self.flights.try_start(generation) else { return Ok(None) };
+        let still_cached = || self.current.load().as_ref().is_some_and(|current| Arc::ptr_eq(current, cached));
+        let Some(takeoff) = self.flights.try_start(generation, still_cached) else { return Ok(None) };
         let budget = timeout.min(cached.remaining(at) / REFRESH_SHARE_OF_REMAINING);
         match self.fly(takeoff, now, || fetch(Deadline::after(budget))) {
             Ok(token) => Ok(Some(token)),

@@ -9,12 +9,10 @@
 //! waits on the parent's. The generation is passed in by the cache, read on these slow paths
 //! only.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use arc_swap::ArcSwap;
-use parking_lot::{Condvar, Mutex};
+use super::sync::{Arc, ArcSwap, AtomicU64, Condvar, Mutex};
 
 use crate::deadline::Deadline;
 use crate::error::{Error, ErrorKind, Result};
@@ -142,7 +140,7 @@ impl Slot {
 
 impl Slots {
     /// Slots whose first slot belongs to the generation `generation` holds now.
-    pub fn new(generation: &AtomicU64) -> Slots {
+    pub fn new(generation: &std::sync::atomic::AtomicU64) -> Slots {
         Slots { slot: ArcSwap::from_pointee(Slot::new(generation.load(Ordering::Acquire))), flying: AtomicU64::new(0) }
     }
 

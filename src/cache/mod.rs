@@ -20,16 +20,18 @@
 //! refresh instant (`siblings.rs`).
 
 mod flight;
+#[cfg(all(test, loom))]
+mod loom_tests;
 mod negative;
 mod siblings;
-#[cfg(test)]
+mod sync;
+#[cfg(all(test, not(loom)))]
 mod tests;
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use arc_swap::ArcSwapOption;
+use sync::{Arc, ArcSwapOption, AtomicU64};
 
 use crate::clock::{duration_to_nanos, Nanos, Now};
 use crate::deadline::Deadline;
@@ -113,7 +115,7 @@ pub struct TokenCache {
     negative: NegativeCache,
     /// The process generation counter (`crate::fork`); a private one in tests, which must not
     /// see each other's simulated forks.
-    generation: &'static AtomicU64,
+    generation: &'static std::sync::atomic::AtomicU64,
 }
 
 impl Default for TokenCache {
@@ -127,7 +129,7 @@ impl TokenCache {
         TokenCache::default()
     }
 
-    fn with_generation(generation: &'static AtomicU64) -> TokenCache {
+    fn with_generation(generation: &'static std::sync::atomic::AtomicU64) -> TokenCache {
         TokenCache {
             current: ArcSwapOption::empty(),
             flights: Slots::new(generation),
@@ -182,17 +184,21 @@ impl TokenCache {
     /// constant time; swapped atomically. Returns whether this call dropped it (and then also
     /// forgets a remembered refusal, as `invalidate` does).
     pub fn invalidate_if(&self, refused: &str) -> bool {
-        let current = self.current.load();
-        let Some(cached) = current.as_ref() else { return false };
-        if !crate::secret::constant_time_eq(cached.token.expose().as_bytes(), refused.as_bytes()) {
-            return false;
+        let Some(mut cached) = self.current.load_full() else { return false };
+        loop {
+            if !crate::secret::constant_time_eq(cached.token.expose().as_bytes(), refused.as_bytes()) {
+                return false;
+            }
+            match self.current.compare_and_swap(&cached, None).as_ref() {
+                Some(previous) if Arc::ptr_eq(previous, &cached) => break,
+                // The same token may have been re-cached meanwhile (a forked child moving its
+                // refresh instant): compare again with what is there now.
+                Some(previous) => cached = Arc::clone(previous),
+                None => return false,
+            }
         }
-        let previous = self.current.compare_and_swap(cached, None);
-        let dropped = previous.as_ref().is_some_and(|previous| Arc::ptr_eq(previous, cached));
-        if dropped {
-            self.forget_failures();
-        }
-        dropped
+        self.forget_failures();
+        true
     }
 
     fn forget_failures(&self) {

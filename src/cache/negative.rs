@@ -12,10 +12,9 @@
 //! Lock-free (one atomically swapped pointer, written only by the thread that lands a flight),
 //! so a fork while another thread held it leaves nothing locked in the child.
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use arc_swap::ArcSwapOption;
+use super::sync::{Arc, ArcSwapOption};
 
 use crate::clock::{duration_to_nanos, Nanos};
 use crate::error::Error;

@@ -5,7 +5,7 @@
 use super::*;
 use crate::clock::ManualClock;
 use crate::error::ErrorKind;
-use std::sync::atomic::AtomicUsize;
+use std::sync::atomic::{AtomicU64, AtomicUsize};
 use std::sync::mpsc;
 use std::sync::Barrier;
 use std::time::Instant;

@@ -565,3 +565,74 @@ fn a_panicking_fetch_releases_the_waiters() {
     // The flight was released: the next caller fetches instead of waiting forever.
     assert_eq!(get(&cache, &clock, || Ok(token_in("after", &clock, 3600, &cache))).unwrap(), "after");
 }
+
+#[test]
+fn invalidate_if_drops_a_token_a_forked_child_re_cached() {
+    let clock = ManualClock::new();
+    let (cache, generation) = cache();
+    get(&cache, &clock, || Ok(token_in("parent", &clock, 3600, &cache))).unwrap();
+    fork(generation);
+    clock.advance(Duration::from_secs(3540));
+    // Either refreshes at once or re-caches the same token with a later refresh instant.
+    let token = get(&cache, &clock, || Ok(token_in("child", &clock, 3600, &cache))).unwrap();
+    assert!(cache.invalidate_if(&token));
+    assert_eq!(cache.remaining(clock.now()), Duration::ZERO);
+}
+
+/// Random gets, invalidations, clock jumps and failing or slow fetches from several threads:
+/// never two fetches at once, never a token that had expired when the call began, never a hang.
+#[test]
+fn randomized_stress_keeps_the_promises() {
+    let clock = ManualClock::new();
+    let (cache, _) = cache();
+    let in_flight = AtomicUsize::new(0);
+    let (served, fetched) = (AtomicUsize::new(0), AtomicUsize::new(0));
+    std::thread::scope(|scope| {
+        for seed in 0..4u64 {
+            let (cache, clock, in_flight, served, fetched) = (&cache, &clock, &in_flight, &served, &fetched);
+            scope.spawn(move || {
+                let mut rng = fastrand::Rng::with_seed(seed);
+                let mut last_seen = String::new();
+                for _ in 0..3000 {
+                    match rng.u32(0..100) {
+                        0..=69 => {
+                            let start = clock.now();
+                            let mut fetch_rng = rng.fork();
+                            let result = get_with(cache, clock, Duration::from_secs(5), || {
+                                assert_eq!(in_flight.fetch_add(1, Ordering::SeqCst), 0, "two fetches at once");
+                                fetched.fetch_add(1, Ordering::SeqCst);
+                                if fetch_rng.bool() {
+                                    std::thread::sleep(Duration::from_micros(fetch_rng.u64(0..300)));
+                                }
+                                let outcome = match fetch_rng.u32(0..10) {
+                                    0 => down(),
+                                    1 => Err(refused()),
+                                    _ => {
+                                        let lifetime = fetch_rng.u64(1..3600);
+                                        let t = token_in("", clock, lifetime, cache);
+                                        let value = format!("{}", t.expires_at);
+                                        Ok(CachedToken { token: Secret::new(value), ..t })
+                                    }
+                                };
+                                in_flight.fetch_sub(1, Ordering::SeqCst);
+                                outcome
+                            });
+                            if let Ok(token) = result {
+                                let expires_at: Nanos = token.parse().unwrap();
+                                assert!(expires_at > start.mono, "served a token that expired before the call");
+                                served.fetch_add(1, Ordering::Relaxed);
+                                last_seen = token;
+                            }
+                        }
+                        70..=79 => {
+                            cache.invalidate_if(&last_seen);
+                        }
+                        80..=82 => cache.invalidate(),
+                        _ => clock.advance(Duration::from_millis(rng.u64(0..30_000))),
+                    }
+                }
+            });
+        }
+    });
+    println!("stress: {} tokens served, {} fetches", served.into_inner(), fetched.into_inner());
+}

@@ -3,25 +3,50 @@
 //!
 //! arc_swap and parking_lot are not loom-aware, so under loom `ArcSwap`/`ArcSwapOption` become
 //! a loom mutex around the pointer (the same linearizable load / store / compare-and-swap, not
-//! the same speed) and the mutex and condvar keep parking_lot's shapes over loom's. Loom does not
-//! model time: a timed wait there waits for a notification. The fork generation stays a plain
+//! the same speed), the set-once cell a loom mutex around an option, and the mutex keeps
+//! parking_lot's shape over loom's. Loom does not model time: a timed park there waits for an
+//! unpark. The fork generation stays a plain
 //! std atomic (loom does not model fork either; tests bump it by hand).
 
 #[cfg(not(loom))]
 pub use arc_swap::{ArcSwap, ArcSwapOption};
 #[cfg(not(loom))]
-pub use parking_lot::{Condvar, Mutex};
+pub use parking_lot::Mutex;
 #[cfg(not(loom))]
 pub use std::sync::atomic::AtomicU64;
 #[cfg(not(loom))]
 pub use std::sync::Arc;
+#[cfg(not(loom))]
+pub use std::thread::{current as current_thread, park_timeout, Thread};
+
+/// A value set once and then read without a lock.
+#[cfg(not(loom))]
+pub struct Once<T>(once_cell::sync::OnceCell<T>);
+
+#[cfg(not(loom))]
+impl<T: Clone> Once<T> {
+    pub fn new() -> Self {
+        Once(once_cell::sync::OnceCell::new())
+    }
+
+    pub fn get_cloned(&self) -> Option<T> {
+        self.0.get().cloned()
+    }
+
+    /// Sets the value; a second set is ignored.
+    pub fn set(&self, value: T) {
+        let _ = self.0.set(value);
+    }
+}
 
 #[cfg(loom)]
-pub use self::model::{ArcSwap, ArcSwapOption, Condvar, Mutex};
+pub use self::model::{park_timeout, ArcSwap, ArcSwapOption, Mutex, Once};
 #[cfg(loom)]
 pub use loom::sync::atomic::AtomicU64;
 #[cfg(loom)]
 pub use loom::sync::Arc;
+#[cfg(loom)]
+pub use loom::thread::{current as current_thread, Thread};
 
 #[cfg(loom)]
 mod model {
@@ -61,30 +86,28 @@ mod model {
         }
     }
 
-    #[derive(Debug)]
-    pub struct Condvar(loom::sync::Condvar);
-
-    pub struct WaitTimeoutResult;
-
-    impl WaitTimeoutResult {
-        pub fn timed_out(&self) -> bool {
-            false
-        }
+    /// Loom does not model time: a timed park waits for an unpark.
+    pub fn park_timeout(_timeout: std::time::Duration) {
+        loom::thread::park();
     }
 
-    impl Condvar {
+    /// The set-once cell, as a loom mutex around an option.
+    pub struct Once<T>(loom::sync::Mutex<Option<T>>);
+
+    impl<T: Clone> Once<T> {
         pub fn new() -> Self {
-            Condvar(loom::sync::Condvar::new())
+            Once(loom::sync::Mutex::new(None))
         }
 
-        pub fn wait_until<T>(&self, guard: &mut MutexGuard<'_, T>, _deadline: std::time::Instant) -> WaitTimeoutResult {
-            let inner = guard.0.take().unwrap();
-            guard.0 = Some(self.0.wait(inner).unwrap());
-            WaitTimeoutResult
+        pub fn get_cloned(&self) -> Option<T> {
+            self.0.lock().unwrap().clone()
         }
 
-        pub fn notify_all(&self) {
-            self.0.notify_all();
+        pub fn set(&self, value: T) {
+            let mut slot = self.0.lock().unwrap();
+            if slot.is_none() {
+                *slot = Some(value);
+            }
         }
     }
 

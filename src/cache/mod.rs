@@ -274,18 +274,35 @@ impl TokenCache {
         fetch: impl FnOnce(Deadline) -> Result<CachedToken>,
     ) -> Outcome {
         let deadline = Deadline::after(timeout);
-        let joined = self.flights.join(self.generation(), || {
-            // A flight may have landed between our read and taking the lock.
-            let at = now();
-            if let Some(token) = self.current.load_full().filter(|t| t.is_valid(at)) {
-                return Some(Ok(token));
+        loop {
+            let joined = self.flights.join(self.generation(), || {
+                // A flight may have landed between our read and taking the lock.
+                let at = now();
+                if let Some(token) = self.current.load_full().filter(|t| t.is_valid(at)) {
+                    return Some(Ok(token));
+                }
+                self.negative.check(at.mono).map(Err)
+            });
+            let flight = match joined {
+                Err(answer) => return answer,
+                Ok(Joined::Started(takeoff)) => return self.fly(takeoff, now, || fetch(deadline)),
+                Ok(Joined::Waiting(flight)) => flight,
+            };
+            match flight.wait(deadline) {
+                // The token was valid when it landed; this caller may have joined the flight
+                // just after that (before the slot was cleared), when it may have expired.
+                Ok(token) if !token.is_valid(now()) => {
+                    if deadline.is_past() {
+                        return Err(Error::new(
+                            crate::error::ErrorKind::Timeout,
+                            "timed out: every token fetched while this call waited had already expired",
+                        ));
+                    }
+                    // Look again: start a new flight, or join the next one.
+                    std::hint::spin_loop();
+                }
+                outcome => return outcome,
             }
-            self.negative.check(at.mono).map(Err)
-        });
-        match joined {
-            Err(answer) => answer,
-            Ok(Joined::Waiting(flight)) => flight.wait(deadline),
-            Ok(Joined::Started(takeoff)) => self.fly(takeoff, now, || fetch(deadline)),
         }
     }
 

@@ -1,6 +1,7 @@
 //! The refresh window: while one caller refreshes the token (against a server that takes
 //! 200 ms to answer), the other callers must keep getting the still-valid token at the cached
-//! path's cost, without waiting.
+//! path's cost, without waiting. The refreshing caller pays for its fetch (bounded by its
+//! timeout and by half of the token's remaining validity, here 25 s): its wait is reported.
 //!
 //! The client runs on a manual clock (hctoken::ManualClock) so the token can be moved into its
 //! refresh window at once. Two reader threads (one per core) time every call: first while the

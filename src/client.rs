@@ -5,7 +5,7 @@ use std::fmt;
 use std::time::Duration;
 
 use crate::cache::{CachedToken, TokenCache};
-use crate::clock::{Clock, ManualClock, Nanos};
+use crate::clock::{Clock, ManualClock, Now};
 use crate::config::{Config, Settings};
 use crate::deadline::Deadline;
 use crate::error::{Error, ErrorKind, Result};
@@ -85,6 +85,19 @@ impl Client {
     }
 
     /// A valid token: from memory while fresh, otherwise fetched (by one thread at a time).
+    ///
+    /// * Fresh: from memory, no lock, no fetch.
+    /// * In the refresh window (the last `refresh_skew` of the token's life): the one caller that
+    ///   refreshes pays for the fetch, bounded by its timeout and by half of the token's
+    ///   remaining validity; if it fails or gives up, that caller too gets the still-valid token,
+    ///   and the next refresh is tried no sooner than 5 s later. Everyone else meanwhile gets the
+    ///   cached token at once.
+    /// * Expired (on the monotonic or the wall clock) or none: one caller fetches; the others
+    ///   wait for it, each at most its own timeout (then `ErrorKind::Timeout`).
+    /// * A definite refusal (an OAuth error, a 4xx other than 408 and 429, a TLS failure) is
+    ///   remembered for 1 s, 2 s, 4 s ... up to 60 s (less up to a fifth, at random) and answered
+    ///   at once with the same error and a last line `cached: next attempt in N s`, until a fetch
+    ///   succeeds or the token is invalidated. A valid cached token is still served meanwhile.
     pub fn token(&self) -> Result<AccessToken> {
         self.with_token(|token| AccessToken { value: Secret::new(token), expires_in: Duration::ZERO })
             .map(|mut token| {
@@ -99,14 +112,17 @@ impl Client {
         self.cache.with_token(|| self.clock.now(), self.settings.timeout, |deadline| self.fetch(deadline), use_token)
     }
 
-    /// Drops the cached token (after an API answered 401, say); the next call fetches anew.
+    /// Drops the cached token and forgets a remembered refusal; the next call fetches anew.
+    /// In a 401 handler use `invalidate_if`: with many threads, `invalidate` costs one fetch
+    /// per thread that saw the 401.
     pub fn invalidate(&self) {
         self.cache.invalidate();
     }
 
     /// Drops the cached token only if it is still `refused_token` (the token an API answered
     /// 401 to); returns whether it did. Of many threads that saw a 401 for the same token,
-    /// exactly one causes a new fetch. Prefer this to `invalidate` in 401 handlers.
+    /// exactly one causes a new fetch. Prefer this to `invalidate` in 401 handlers. Compared in
+    /// constant time. When it drops the token it also forgets a remembered refusal.
     pub fn invalidate_if(&self, refused_token: &str) -> bool {
         self.cache.invalidate_if(refused_token)
     }
@@ -135,7 +151,7 @@ impl Client {
 
     fn fetch_unredacted(&self, deadline: Deadline) -> Result<CachedToken> {
         // Count the lifetime from before the request went out: the server's clock started then.
-        let sent_at: Nanos = self.clock.now();
+        let sent_at: Now = self.clock.now();
         let raw = self.transport.send(&self.request, deadline)?;
         let issued = response::parse(
             &HttpAnswer {

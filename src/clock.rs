@@ -1,9 +1,12 @@
-//! The clock token lifetimes are measured on.
+//! The clocks token lifetimes are measured on.
 //!
-//! Expiry must not move when someone changes the wall clock, and must keep counting while a
-//! machine sleeps (a token does not pause on the server). On Linux that is CLOCK_BOOTTIME, read
-//! the cheap way (see `boottime`); elsewhere `Instant` (monotonic). Tests swap in a manual clock
-//! to walk through a token's life without waiting.
+//! Expiry must not move back when someone sets the wall clock back, and must keep counting while
+//! a machine sleeps (a token does not pause on the server). On Linux that is CLOCK_BOOTTIME, read
+//! the cheap way (see `boottime`); elsewhere `Instant` (monotonic). But a virtual machine that
+//! is paused, or restored from a snapshot, advances neither MONOTONIC nor BOOTTIME, while the
+//! server's clock moved on: so every reading also carries the wall clock (CLOCK_REALTIME, which
+//! `boottime` reads anyway), and the cache treats a token as expired when either clock says so.
+//! Tests swap in a manual clock to walk through a token's life without waiting.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -11,6 +14,16 @@ use std::time::Duration;
 
 /// Nanoseconds on a clock that only moves forward. Only differences are meaningful.
 pub type Nanos = u64;
+
+/// One reading of both clocks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Now {
+    /// BOOTTIME (or monotonic): never jumps, counts suspend.
+    pub mono: Nanos,
+    /// REALTIME (nanoseconds since the Unix epoch, coarse): moves when a paused or restored VM
+    /// catches up, and when someone sets the clock.
+    pub wall: Nanos,
+}
 
 #[derive(Clone, Debug, Default)]
 pub enum Clock {
@@ -21,7 +34,7 @@ pub enum Clock {
 
 impl Clock {
     #[inline]
-    pub fn now(&self) -> Nanos {
+    pub fn now(&self) -> Now {
         match self {
             Clock::System => system_now(),
             Clock::Manual(manual) => manual.now(),
@@ -29,22 +42,30 @@ impl Clock {
     }
 }
 
-/// A clock that moves only when told to; shared by clones.
+/// A clock that moves only when told to; shared by clones. `advance` moves both of its clocks
+/// (time passing), `advance_wall` the wall clock alone (a VM resumed from a pause or a snapshot).
 #[derive(Clone, Debug, Default)]
-pub struct ManualClock(Arc<AtomicU64>);
+pub struct ManualClock(Arc<[AtomicU64; 2]>);
 
 impl ManualClock {
     pub fn new() -> Self {
-        // Start well away from zero so subtracting margins never underflows.
-        ManualClock(Arc::new(AtomicU64::new(1_000_000 * 1_000_000_000)))
+        // Start well away from zero so subtracting margins never underflows; the wall clock at
+        // some day in 2025.
+        ManualClock(Arc::new([AtomicU64::new(1_000_000 * 1_000_000_000), AtomicU64::new(1_750_000_000 * 1_000_000_000)]))
     }
 
-    pub fn now(&self) -> Nanos {
-        self.0.load(Ordering::SeqCst)
+    pub fn now(&self) -> Now {
+        Now { mono: self.0[0].load(Ordering::SeqCst), wall: self.0[1].load(Ordering::SeqCst) }
     }
 
     pub fn advance(&self, by: Duration) {
-        self.0.fetch_add(duration_to_nanos(by), Ordering::SeqCst);
+        self.0[0].fetch_add(duration_to_nanos(by), Ordering::SeqCst);
+        self.0[1].fetch_add(duration_to_nanos(by), Ordering::SeqCst);
+    }
+
+    /// Moves the wall clock only, as a VM restored from a snapshot sees it.
+    pub fn advance_wall(&self, by: Duration) {
+        self.0[1].fetch_add(duration_to_nanos(by), Ordering::SeqCst);
     }
 }
 
@@ -54,7 +75,7 @@ pub fn duration_to_nanos(duration: Duration) -> Nanos {
 
 #[cfg(any(target_os = "linux", target_os = "android"))]
 #[inline]
-fn system_now() -> Nanos {
+fn system_now() -> Now {
     boottime::now()
 }
 
@@ -76,7 +97,7 @@ fn system_now() -> Nanos {
 /// shorter than `TOLERANCE` may go unnoticed, which only shifts expiry by less than that.
 #[cfg(any(target_os = "linux", target_os = "android"))]
 mod boottime {
-    use super::{fallback_now, Nanos};
+    use super::{fallback_now, Nanos, Now};
     use std::sync::atomic::{AtomicU64, Ordering};
 
     /// How far REALTIME - MONOTONIC may drift before it counts as a jump. Two coarse reads may
@@ -89,8 +110,9 @@ mod boottime {
     /// measurement, which no real clock is near.
     static WALL_OFFSET: AtomicU64 = AtomicU64::new(0);
 
+    /// BOOTTIME, and the REALTIME_COARSE read it is assembled from (which costs nothing more).
     #[inline]
-    pub fn now() -> Nanos {
+    pub fn now() -> Now {
         let (Some(monotonic), Some(realtime)) =
             (read(libc::CLOCK_MONOTONIC_COARSE), read(libc::CLOCK_REALTIME_COARSE))
         else {
@@ -102,7 +124,7 @@ mod boottime {
         if (wall_offset.wrapping_sub(seen) as i64).unsigned_abs() > TOLERANCE {
             measure();
         }
-        monotonic.saturating_add(SUSPENDED.load(Ordering::Relaxed))
+        Now { mono: monotonic.saturating_add(SUSPENDED.load(Ordering::Relaxed)), wall: realtime }
     }
 
     /// Measures the suspended time, and the wall offset it goes with, with precise reads.
@@ -151,16 +173,18 @@ mod boottime {
 
 #[cfg(not(any(target_os = "linux", target_os = "android")))]
 #[inline]
-fn system_now() -> Nanos {
+fn system_now() -> Now {
     fallback_now()
 }
 
-fn fallback_now() -> Nanos {
+fn fallback_now() -> Now {
     use once_cell::sync::Lazy;
-    use std::time::Instant;
+    use std::time::{Instant, SystemTime, UNIX_EPOCH};
     static START: Lazy<Instant> = Lazy::new(Instant::now);
     // Offset so that the first reading is not zero.
-    duration_to_nanos(START.elapsed()) + 1_000_000_000
+    let mono = duration_to_nanos(START.elapsed()) + 1_000_000_000;
+    let wall = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, duration_to_nanos);
+    Now { mono, wall }
 }
 
 #[cfg(test)]
@@ -171,8 +195,21 @@ mod tests {
     fn system_clock_moves_forward() {
         let a = Clock::System.now();
         let b = Clock::System.now();
-        assert!(b >= a);
-        assert!(a > 0);
+        assert!(b.mono >= a.mono);
+        assert!(a.mono > 0);
+    }
+
+    #[test]
+    fn system_wall_clock_is_realtime_to_a_few_ticks() {
+        use std::time::{SystemTime, UNIX_EPOCH};
+        for _ in 0..1000 {
+            let before = duration_to_nanos(SystemTime::now().duration_since(UNIX_EPOCH).unwrap());
+            let now = Clock::System.now().wall;
+            let after = duration_to_nanos(SystemTime::now().duration_since(UNIX_EPOCH).unwrap());
+            // Coarse: up to a tick behind, never ahead (unless the clock was set in between).
+            assert!(now <= after, "{now} > {after}");
+            assert!(before.saturating_sub(now) < 20_000_000, "{} ns behind", before - now);
+        }
     }
 
     #[cfg(any(target_os = "linux", target_os = "android"))]
@@ -180,7 +217,7 @@ mod tests {
     fn system_clock_is_boottime_to_a_few_ticks() {
         for _ in 0..1000 {
             let before = boottime::precise_boottime();
-            let now = Clock::System.now();
+            let now = Clock::System.now().mono;
             let after = boottime::precise_boottime();
             // Coarse: up to a tick (at most 10 ms) behind, never ahead.
             assert!(now <= after, "{now} > {after}");
@@ -195,6 +232,8 @@ mod tests {
         let start = clock.now();
         assert_eq!(clock.now(), start);
         manual.advance(Duration::from_secs(5));
-        assert_eq!(clock.now(), start + 5_000_000_000);
+        assert_eq!(clock.now(), Now { mono: start.mono + 5_000_000_000, wall: start.wall + 5_000_000_000 });
+        manual.advance_wall(Duration::from_secs(7));
+        assert_eq!(clock.now(), Now { mono: start.mono + 5_000_000_000, wall: start.wall + 12_000_000_000 });
     }
 }

@@ -3,8 +3,9 @@
 //! A forked child inherits the parent's memory: its kept-alive connections (whose sockets the
 //! parent still uses), a fetch "in flight" whose thread does not exist in the child, the retry
 //! jitter's random state. The child handler registered with `pthread_atfork` only bumps a
-//! generation counter (async-signal-safe: no lock, no allocation); everything else compares the generation it recorded with `generation()` on
-//! its slow path and starts afresh when they differ. The cached path never reads it.
+//! generation counter (async-signal-safe: no lock, no allocation); everything else compares the
+//! generation it recorded with `generation()` on its slow path and starts afresh when they
+//! differ. The cached path never reads it.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Once;
@@ -17,6 +18,12 @@ static INSTALL: Once = Once::new();
 #[inline]
 pub fn generation() -> u64 {
     GENERATION.load(Ordering::Acquire)
+}
+
+/// The counter `generation()` reads, for caches that take it as a parameter (tests give them a
+/// private one, so a simulated fork in one test does not reach another's cache).
+pub fn counter() -> &'static AtomicU64 {
+    &GENERATION
 }
 
 /// Registers the fork handler, once per process; called when a client is created.

@@ -178,7 +178,10 @@ pub(crate) const MAX_MESSAGE_BYTES: usize = 2048;
 /// An HTTP error status that was retried says so (the transport knows how the retries went).
 fn with_retry_note(error: Error, note: Option<&str>) -> Error {
     match note {
-        Some(note) if error.kind() == ErrorKind::Http => Error::new(ErrorKind::Http, format!("{}; {note}", error.message())),
+        Some(note) if error.kind() == ErrorKind::Http => {
+            let message = format!("{}; {note}", error.message());
+            error.with_message(message)
+        }
         _ => error,
     }
 }

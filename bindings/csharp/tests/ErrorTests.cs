@@ -41,16 +41,21 @@ namespace HcToken.Tests
                 }
             });
 
-            runner.Add("a failed request is not cached: the next call asks again", () =>
+            runner.Add("a refusal is remembered (no request per call) until Invalidate", () =>
             {
                 fixture.Server.ResetCounters();
                 TokenClientOptions options = fixture.Options("generic");
                 options.ClientSecret = WrongSecret;
                 using (var client = new TokenClient(options))
                 {
-                    Check.Throws<OAuthException>(() => client.GetToken(), "first GetToken");
-                    Check.Throws<OAuthException>(() => client.GetToken(), "second GetToken");
-                    Check.Equal(2, fixture.Server.TokenRequests(), "token requests");
+                    OAuthException first = Check.Throws<OAuthException>(() => client.GetToken(), "first GetToken");
+                    OAuthException second = Check.Throws<OAuthException>(() => client.GetToken(), "second GetToken");
+                    Check.Equal(first.Error, second.Error, "the remembered refusal's error code");
+                    Check.Contains("cached: next attempt in", second.Message, "second Message");
+                    Check.Equal(1, fixture.Server.TokenRequests(), "token requests while the refusal is remembered");
+                    client.Invalidate();
+                    Check.Throws<OAuthException>(() => client.GetToken(), "GetToken after Invalidate");
+                    Check.Equal(2, fixture.Server.TokenRequests(), "token requests after Invalidate");
                 }
             });
 

@@ -1,7 +1,7 @@
 //! The cost of one token fetch against a local keep-alive server (no latency), so the client's
-//! own work shows: hctoken (invalidate + get) beside a plain ureq POST on the same HTTP stack
-//! (and the same POST plus a JSON parse), and beside the Rust `oauth2` crate driven over the same
-//! ureq agent. Then, on the same server in the same run, the Python peers
+//! own work shows: hctoken (invalidate + get, over its own HTTP layer, src/http/) beside a plain
+//! POST with the ureq 2 client (and the same POST plus a JSON parse), and beside the Rust
+//! `oauth2` crate driven over that ureq agent. Then, on the same server in the same run, the Python peers
 //! (scripts/bench_peers.py: authlib, requests-oauthlib, and hctoken through its Python binding),
 //! when HCT_BENCH_PYTHON names a Python that has them (scripts/bench.sh sets it up).
 
@@ -168,8 +168,8 @@ fn interleaved(fetches: &mut [Fetch]) {
     support::results::write("fetch_interleaved", &serde_json::json!({"rounds": ROUNDS, "median_ns": medians}));
 }
 
-/// oauth2's blocking HTTP client interface over a ureq agent (what its `ureq` feature does, but
-/// on this crate's ureq build, so both sides use one HTTP stack).
+/// oauth2's blocking HTTP client interface over a ureq agent (what its `ureq` feature does, on
+/// the ureq build of this crate's tests).
 fn over_ureq(agent: &ureq::Agent, request: oauth2::HttpRequest) -> Result<oauth2::HttpResponse, std::io::Error> {
     let mut call = agent.request(request.method().as_str(), &request.uri().to_string());
     for (name, value) in request.headers() {

@@ -11,7 +11,9 @@
  *    accept NULL.
  *  - On any status but HCT_OK, hct_last_error_message() explains it (per thread).
  *  - No message ever contains the client secret or a token.
- *  - The library starts no threads and never writes to stdout or stderr itself.
+ *  - The library starts no threads of its own, except a short-lived one that resolves a host
+ *    name (not a literal IP address) so that the call's deadline bounds the lookup; it never
+ *    writes to stdout or stderr itself.
  *  - No call unwinds into or aborts the caller. A panic inside the library (a bug) is caught at
  *    the edge of the call, prints nothing and gives HCT_ERR_INTERNAL; this holds from a thread's
  *    start to its exit (pthread-key destructors included). What can still print, to stderr,

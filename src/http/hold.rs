@@ -1,5 +1,6 @@
 //! A server's `Retry-After` that outlasted a fetch: no request to it before then (at most
-//! `retry::MAX_HOLD` ahead), so later fetches of the same client do not knock early.
+//! `retry::MAX_HOLD` ahead), so later fetches of the same client do not knock early. Its lock is
+//! taken with a time limit, so that one inherited locked across fork is skipped, not waited for.
 
 use std::time::{Duration, Instant};
 
@@ -7,6 +8,9 @@ use parking_lot::Mutex;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::retry;
+
+/// See the module comment: only a lock inherited locked across fork takes this long.
+const LOCK_LIMIT: Duration = Duration::from_millis(50);
 
 #[derive(Default)]
 pub struct Hold(Mutex<Option<Until>>);
@@ -20,7 +24,7 @@ struct Until {
 impl Hold {
     /// Refuses while a hold is in force.
     pub fn check(&self, url: &str) -> Result<()> {
-        let mut hold = self.0.lock();
+        let Some(mut hold) = self.0.try_lock_for(LOCK_LIMIT) else { return Ok(()) };
         let Some(active) = *hold else { return Ok(()) };
         let left = active.at.saturating_duration_since(Instant::now());
         if left.is_zero() {
@@ -44,7 +48,9 @@ impl Hold {
             return;
         }
         let at = Instant::now() + wait.min(retry::MAX_HOLD);
-        *self.0.lock() = Some(Until { at, status });
+        if let Some(mut hold) = self.0.try_lock_for(LOCK_LIMIT) {
+            *hold = Some(Until { at, status });
+        }
     }
 }
 

@@ -9,7 +9,9 @@
 //! Fork: the pool records the fork generation (fork.rs) its connection was made in. A child
 //! that inherited it drops it without writing a byte (no TLS close_notify, no shutdown: the
 //! descriptor is closed, and the socket stays open for the parent, which owns it) and connects
-//! anew.
+//! anew. The slot's lock is only ever held for a moment, but a fork at that moment leaves it
+//! locked for good in the child: so it is taken with a time limit, and a child that finds it
+//! stuck simply does without the pool (a new connection per fetch) instead of hanging.
 
 use std::time::{Duration, Instant};
 
@@ -21,6 +23,10 @@ use super::connect::Conn;
 /// the common idle timeouts of servers and middleboxes (60 s and up), above the gap between
 /// fetches that come in a burst.
 pub const POOL_IDLE_LIMIT: Duration = Duration::from_secs(30);
+
+/// The longest the pool's lock is waited for: it is held for nanoseconds, so only a lock
+/// inherited locked across fork takes this long.
+const LOCK_LIMIT: Duration = Duration::from_millis(50);
 
 pub struct Pool {
     idle_limit: Duration,
@@ -40,7 +46,7 @@ impl Pool {
 
     /// The kept-alive connection, if it is fresh enough, of this process, and still open.
     pub fn take(&self) -> Option<Conn> {
-        let idle = self.slot.lock().take()?;
+        let idle = self.slot.try_lock_for(LOCK_LIMIT)?.take()?;
         if idle.generation != crate::fork::generation() {
             // Inherited across fork: the parent's. Close our descriptor only.
             drop(idle);
@@ -56,7 +62,9 @@ impl Pool {
     pub fn put(&self, conn: Conn) {
         let idle = Idle { conn, since: Instant::now(), generation: crate::fork::generation() };
         // A connection it replaces (two fetches at once, which single flight makes rare) closes.
-        drop(self.slot.lock().replace(idle));
+        if let Some(mut slot) = self.slot.try_lock_for(LOCK_LIMIT) {
+            drop(slot.replace(idle));
+        }
     }
 
     #[cfg(test)]
@@ -112,6 +120,18 @@ mod tests {
             std::thread::sleep(Duration::from_millis(5));
         }
         assert!(pool.take().is_none());
+    }
+
+    #[test]
+    fn a_lock_left_locked_by_a_fork_costs_the_pool_not_a_hang() {
+        let pool = Pool::new(Duration::from_secs(30));
+        let (conn, _server) = pair();
+        let held = pool.slot.lock();
+        // As in a child forked while another thread held the lock: nobody will release it.
+        pool.put(conn);
+        assert!(pool.take().is_none());
+        drop(held);
+        assert!(pool.is_empty());
     }
 
     #[test]

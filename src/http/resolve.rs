@@ -8,6 +8,9 @@
 //! client runs at a time: a fetch that finds one under way waits for it rather than starting
 //! another, so a name server that never answers costs one thread per client, not one per fetch.
 //!
+//! Its locks are held for moments only, and taken with the call's deadline: one inherited locked
+//! across fork ends the lookup as timed out instead of hanging the child.
+//!
 //! The addresses of the last lookup that succeeded are kept per client and used when a lookup
 //! times out or fails (a name server that is down for a moment should not stop a client that
 //! knew where its endpoint was); TLS still checks the certificate against the name.
@@ -50,10 +53,10 @@ impl Resolver {
         if let Ok(ip) = host.trim_start_matches('[').trim_end_matches(']').parse::<IpAddr>() {
             return Ok(vec![SocketAddr::new(ip, port)]);
         }
-        let pending = self.pending_lookup(host, port);
+        let pending = self.pending_lookup(host, port, deadline).ok_or(Failure::TimedOut)?;
         let answer = {
             let (slot, ready) = &*pending;
-            let mut answer = slot.lock();
+            let mut answer = slot.try_lock_until(deadline.instant()).ok_or(Failure::TimedOut)?;
             while answer.is_none() {
                 if ready.wait_until(&mut answer, deadline.instant()).timed_out() {
                     break;
@@ -61,7 +64,7 @@ impl Resolver {
             }
             answer.clone()
         };
-        let mut state = self.state.lock();
+        let mut state = self.state.try_lock_until(deadline.instant()).ok_or(Failure::TimedOut)?;
         if answer.is_some() {
             // Done: the next fetch starts a new lookup.
             if state.pending.as_ref().is_some_and(|(.., p)| Arc::ptr_eq(p, &pending)) {
@@ -84,12 +87,12 @@ impl Resolver {
     }
 
     /// The lookup for `host:port` under way, or a new one.
-    fn pending_lookup(&self, host: &str, port: u16) -> Pending {
+    fn pending_lookup(&self, host: &str, port: u16, deadline: Deadline) -> Option<Pending> {
         let generation = crate::fork::generation();
-        let mut state = self.state.lock();
+        let mut state = self.state.try_lock_until(deadline.instant())?;
         if let Some((h, p, g, pending)) = &state.pending {
             if h == host && *p == port && *g == generation {
-                return Arc::clone(pending);
+                return Some(Arc::clone(pending));
             }
         }
         let pending: Pending = Arc::default();
@@ -111,7 +114,7 @@ impl Resolver {
         } else {
             state.pending = Some((host.to_owned(), port, generation, Arc::clone(&pending)));
         }
-        pending
+        Some(pending)
     }
 }
 
@@ -127,6 +130,17 @@ mod tests {
         assert_eq!(resolver.resolve("127.0.0.1", 80, deadline).unwrap(), vec!["127.0.0.1:80".parse().unwrap()]);
         assert_eq!(resolver.resolve("[::1]", 443, deadline).unwrap(), vec!["[::1]:443".parse().unwrap()]);
         assert!(resolver.state.lock().pending.is_none());
+    }
+
+    #[test]
+    fn a_lock_left_locked_by_a_fork_times_the_lookup_out() {
+        let resolver = Resolver::default();
+        let held = resolver.state.lock();
+        let started = std::time::Instant::now();
+        let answer = resolver.resolve("localhost", 80, Deadline::after(Duration::from_millis(100)));
+        assert_eq!(answer, Err(Failure::TimedOut));
+        assert!(started.elapsed() <= Duration::from_millis(110), "{:?}", started.elapsed());
+        drop(held);
     }
 
     #[test]

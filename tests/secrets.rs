@@ -20,6 +20,7 @@ use std::sync::Mutex;
 use hctoken::ffi::hct_status::*;
 use hctoken::ffi::*;
 use hctoken::{Client, Config, ErrorKind, ManualClock};
+use hostile::tls::{Pki, TlsTokenServer};
 use hostile::{closed_port, config, HostileServer, Reply};
 
 /// Recognizable, long enough that no other bytes match it by chance, and changed by form
@@ -476,93 +477,6 @@ fn refused_connections_and_timeouts_do_not_mention_credentials() {
 // ---------------------------------------------------------------------------------------------
 // The same watcher over HTTPS: rustls' copies, measured
 
-/// An HTTPS token server with a certificate for 127.0.0.1 from a test CA (rcgen), answering
-/// every request with `TOKEN`; its CA is written to a scratch file for `ca_file`.
-struct TlsServer {
-    port: u16,
-    ca_file: std::path::PathBuf,
-    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
-    acceptor: Option<std::thread::JoinHandle<()>>,
-}
-
-impl TlsServer {
-    fn start() -> TlsServer {
-        use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
-        use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
-        use std::io::Write as _;
-        use std::sync::atomic::AtomicBool;
-        use std::sync::Arc;
-        let ca_key = KeyPair::generate().unwrap();
-        let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
-        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        ca_params.distinguished_name.push(DnType::CommonName, "hctoken secrets test CA");
-        let ca = ca_params.self_signed(&ca_key).unwrap();
-        let key = KeyPair::generate().unwrap();
-        let params = CertificateParams::new(vec!["127.0.0.1".to_owned()]).unwrap();
-        let cert = params.signed_by(&key, &ca, &ca_key).unwrap();
-        static NEXT: AtomicUsize = AtomicUsize::new(0);
-        let ca_file = std::env::temp_dir().join(format!(
-            "hctoken-secrets-ca-{}-{}.pem",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::SeqCst)
-        ));
-        std::fs::write(&ca_file, ca.pem()).unwrap();
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let tls = rustls::ServerConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_no_client_auth()
-            .with_single_cert(vec![cert.der().clone()], PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())))
-            .unwrap();
-        let tls = Arc::new(tls);
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let stop = Arc::new(AtomicBool::new(false));
-        let acceptor = {
-            let stop = stop.clone();
-            std::thread::spawn(move || {
-                for tcp in listener.incoming() {
-                    if stop.load(Ordering::SeqCst) {
-                        break;
-                    }
-                    let Ok(tcp) = tcp else { continue };
-                    let tls = tls.clone();
-                    std::thread::spawn(move || {
-                        let _ = tcp.set_read_timeout(Some(std::time::Duration::from_secs(5)));
-                        let connection = rustls::ServerConnection::new(tls).unwrap();
-                        let mut stream = rustls::StreamOwned::new(connection, tcp);
-                        let Some(_request) = hostile::read_request(&mut stream) else { return };
-                        let body = format!(r#"{{"access_token":"{TOKEN}","token_type":"Bearer","expires_in":3600}}"#);
-                        let reply = format!(
-                            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                            body.len()
-                        );
-                        let _ = stream.write_all(reply.as_bytes());
-                        stream.conn.send_close_notify();
-                        let _ = stream.flush();
-                    });
-                }
-            })
-        };
-        TlsServer { port, ca_file, stop, acceptor: Some(acceptor) }
-    }
-
-    fn url(&self) -> String {
-        format!("https://127.0.0.1:{}/oauth2/token", self.port)
-    }
-}
-
-impl Drop for TlsServer {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        let _ = std::net::TcpStream::connect(("127.0.0.1", self.port));
-        if let Some(acceptor) = self.acceptor.take() {
-            let _ = acceptor.join();
-        }
-        let _ = std::fs::remove_file(&self.ca_file);
-    }
-}
-
 /// Over HTTPS, per client life of 3 fetches (same columns as `KNOWN_HTTP_COPIES`; `cargo test
 /// --test secrets -- --nocapture over_https`):
 /// * the secret: none (rustls encrypts the request in place in its outgoing record buffer, so
@@ -580,9 +494,10 @@ const KNOWN_HTTPS_COPIES: [(&str, [usize; 6]); 3] = [
 #[test]
 fn over_https_a_client_leaves_no_more_copies_than_known() {
     for (method, known) in KNOWN_HTTPS_COPIES {
-        let server = TlsServer::start();
-        let ca_file = server.ca_file.to_str().unwrap().to_owned();
-        let (counts, fetches) = whole_life(&server.url(), &[("auth_method", method), ("ca_file", &ca_file)]);
+        let pki = Pki::new(&["127.0.0.1"]);
+        let server = TlsTokenServer::serving(&pki, TOKEN, false);
+        let ca_file = pki.ca_pem.to_str().unwrap().to_owned();
+        let (counts, fetches) = whole_life(&server.url("127.0.0.1"), &[("auth_method", method), ("ca_file", &ca_file)]);
         print_row("https", method, fetches, counts);
         for (i, form) in FORMS.iter().enumerate() {
             assert!(counts.0[i] <= known[i], "https {method}: {} unwiped blocks with {form:?} (known: {})", counts.0[i], known[i]);

@@ -12,7 +12,7 @@ mod hostile;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -20,157 +20,11 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use hctoken::{Client, ErrorKind};
+use hostile::tls::{Pki, ScratchDir, TlsTokenServer};
 use hostile::{config, read_request, HostileServer, Reply};
-use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
 
 const SECRET: &str = "tls-secret-Zk81";
-
-// ---------------------------------------------------------------------------------------------
-// A test PKI, written to a scratch directory
-
-struct ScratchDir(PathBuf);
-
-impl ScratchDir {
-    fn new(name: &str) -> ScratchDir {
-        static NEXT: AtomicUsize = AtomicUsize::new(0);
-        let n = NEXT.fetch_add(1, Ordering::SeqCst);
-        let path = std::env::temp_dir().join(format!("hctoken-tls-{}-{name}-{n}", std::process::id()));
-        std::fs::create_dir_all(&path).unwrap();
-        ScratchDir(path)
-    }
-
-    fn write(&self, name: &str, contents: &str) -> PathBuf {
-        let path = self.0.join(name);
-        std::fs::write(&path, contents).unwrap();
-        path
-    }
-}
-
-impl Drop for ScratchDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-/// A CA and one server certificate it signed, for `names` (DNS names or IP addresses).
-struct Pki {
-    dir: ScratchDir,
-    ca_pem: PathBuf,
-    cert_pem: PathBuf,
-    key_pem: PathBuf,
-    cert_der: CertificateDer<'static>,
-    key_der: Vec<u8>,
-}
-
-impl Pki {
-    fn new(names: &[&str]) -> Pki {
-        let ca_key = KeyPair::generate().unwrap();
-        let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
-        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        ca_params.distinguished_name.push(DnType::CommonName, "hctoken test CA");
-        let ca = ca_params.self_signed(&ca_key).unwrap();
-        let key = KeyPair::generate().unwrap();
-        let mut params = CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>()).unwrap();
-        params.distinguished_name.push(DnType::CommonName, names[0]);
-        let cert = params.signed_by(&key, &ca, &ca_key).unwrap();
-        let dir = ScratchDir::new(names[0]);
-        Pki {
-            ca_pem: dir.write("ca.pem", &ca.pem()),
-            cert_pem: dir.write("cert.pem", &cert.pem()),
-            key_pem: dir.write("key.pem", &key.serialize_pem()),
-            cert_der: cert.der().clone(),
-            key_der: key.serialize_der(),
-            dir,
-        }
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// An HTTPS token server (rustls)
-
-struct TlsTokenServer {
-    port: u16,
-    stop: Arc<AtomicBool>,
-    served: Arc<AtomicUsize>,
-    connections: Arc<AtomicUsize>,
-    acceptor: Option<thread::JoinHandle<()>>,
-}
-
-impl TlsTokenServer {
-    fn start(pki: &Pki) -> TlsTokenServer {
-        Self::start_with(pki, false)
-    }
-
-    /// `keep_alive`: answer every request on a connection, without `Connection: close`.
-    fn start_with(pki: &Pki, keep_alive: bool) -> TlsTokenServer {
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let tls = rustls::ServerConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_no_client_auth()
-            .with_single_cert(vec![pki.cert_der.clone()], PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(pki.key_der.clone())))
-            .unwrap();
-        let tls = Arc::new(tls);
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let stop = Arc::new(AtomicBool::new(false));
-        let served = Arc::new(AtomicUsize::new(0));
-        let connections = Arc::new(AtomicUsize::new(0));
-        let acceptor = {
-            let (stop, served, connections) = (stop.clone(), served.clone(), connections.clone());
-            thread::spawn(move || {
-                for tcp in listener.incoming() {
-                    if stop.load(Ordering::SeqCst) {
-                        break;
-                    }
-                    let Ok(tcp) = tcp else { continue };
-                    connections.fetch_add(1, Ordering::SeqCst);
-                    let (tls, served) = (tls.clone(), served.clone());
-                    thread::spawn(move || {
-                        let _ = tcp.set_read_timeout(Some(Duration::from_secs(5)));
-                        let connection = rustls::ServerConnection::new(tls).unwrap();
-                        let mut stream = rustls::StreamOwned::new(connection, tcp);
-                        // A failed handshake ends here: read_request sees the error.
-                        while let Some(_request) = read_request(&mut stream) {
-                            let body = r#"{"access_token":"tls-token","token_type":"Bearer","expires_in":3600}"#;
-                            let close = if keep_alive { "" } else { "Connection: close\r\n" };
-                            let reply = format!(
-                                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n{close}\r\n{body}",
-                                body.len()
-                            );
-                            // Counted before the answer goes out, so a client that has it sees the count.
-                            served.fetch_add(1, Ordering::SeqCst);
-                            if stream.write_all(reply.as_bytes()).and_then(|_| stream.flush()).is_err() {
-                                break;
-                            }
-                            if !keep_alive {
-                                break;
-                            }
-                        }
-                        stream.conn.send_close_notify();
-                        let _ = stream.flush();
-                    });
-                }
-            })
-        };
-        TlsTokenServer { port, stop, served, connections, acceptor: Some(acceptor) }
-    }
-
-    fn url(&self, host: &str) -> String {
-        format!("https://{host}:{}/oauth2/token", self.port)
-    }
-}
-
-impl Drop for TlsTokenServer {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        let _ = TcpStream::connect(("127.0.0.1", self.port));
-        if let Some(acceptor) = self.acceptor.take() {
-            let _ = acceptor.join();
-        }
-    }
-}
 
 fn token(url: &str, extra: &[(&str, &str)]) -> hctoken::Result<String> {
     let mut pairs = vec![("timeout_ms", "5000")];

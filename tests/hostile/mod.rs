@@ -3,6 +3,8 @@
 //! tls.rs and ffi_misuse.rs (which take the well-behaved `hctoken serve` from support/).
 #![allow(dead_code)]
 
+pub mod tls;
+
 use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};

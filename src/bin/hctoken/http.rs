@@ -111,6 +111,12 @@ fn connection(stream: TcpStream, handler: &Handler, verbose: bool) {
     let mut reader = BufReader::with_capacity(8 * 1024, read_half);
     let mut writer = stream;
     loop {
+        // The duration logged runs from the request's first byte, not from the end of the
+        // previous request on a kept-alive connection.
+        match reader.fill_buf() {
+            Ok([]) | Err(_) => return,
+            Ok(_) => {}
+        }
         let started = Instant::now();
         match read_request(&mut reader, &mut writer) {
             Ok(None) => return,

@@ -514,3 +514,42 @@ fn serve_answers_every_one_of_many_simultaneous_connections() {
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     drop(idle);
 }
+
+/// The emulator's framing rules (docs/emulator.md, "The HTTP server"): chunked bodies and
+/// `Expect: 100-continue` work; ambiguous framing, oversized heads and bytes that are not
+/// HTTP (a TLS hello) are refused at once and the connection closed.
+#[test]
+fn serve_frames_requests_as_documented() {
+    let server = Logged::start(&[]);
+    let form = "grant_type=client_credentials&client_id=test-client&client_secret=test-secret";
+    let (first, rest) = form.split_at(10);
+    let chunked = format!(
+        "POST /oauth2/token HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n{:x};ext=1\r\n{first}\r\n{:x}\r\n{rest}\r\n0\r\nX-Trailer: y\r\n\r\n",
+        first.len(),
+        rest.len()
+    );
+    let answer = raw_exchange(server.address(), chunked.as_bytes());
+    assert!(answer.starts_with("HTTP/1.1 200") && answer.contains("access_token"), "{answer}");
+    let expect = format!(
+        "POST /oauth2/token HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nExpect: 100-continue\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{form}",
+        form.len()
+    );
+    let answer = raw_exchange(server.address(), expect.as_bytes());
+    assert!(answer.starts_with("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200"), "{answer}");
+    for (request, status) in [
+        (&b"POST /oauth2/token HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"[..], "400"),
+        (b"POST /oauth2/token HTTP/1.1\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd", "400"),
+        (b"POST /oauth2/token HTTP/1.1\r\nContent-Length: +3\r\n\r\nabc", "400"),
+        (b"POST /oauth2/token HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n", "501"),
+        // The start of a TLS ClientHello: no line end will come, the answer must not wait for one.
+        (b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", "400"),
+    ] {
+        let answer = raw_exchange(server.address(), request);
+        assert!(answer.starts_with(&format!("HTTP/1.1 {status}")), "{:?}: {answer}", String::from_utf8_lossy(request));
+        assert!(answer.contains("\r\nConnection: close\r\n"), "{answer}");
+    }
+    let huge_head = format!("GET /_hctoken/stats HTTP/1.1\r\nX-Pad: {}\r\n\r\n", "x".repeat(20_000));
+    assert!(raw_exchange(server.address(), huge_head.as_bytes()).starts_with("HTTP/1.1 431"));
+    let mut server = server;
+    assert!(server.child.try_wait().unwrap().is_none(), "the server died");
+}

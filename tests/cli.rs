@@ -553,3 +553,54 @@ fn serve_frames_requests_as_documented() {
     let mut server = server;
     assert!(server.child.try_wait().unwrap().is_none(), "the server died");
 }
+
+/// A TLS server with an untrusted self-signed certificate that, like nginx, answers a plain
+/// HTTP request on its TLS port with an HTTP 400. A certificate failure there must not get the
+/// plain-http hint.
+#[test]
+fn a_certificate_failure_on_a_tls_port_gets_no_plain_http_hint() {
+    let certified = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned()]).unwrap();
+    let key = rustls::pki_types::PrivateKeyDer::Pkcs8(certified.key_pair.serialize_der().into());
+    let tls = rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(vec![certified.cert.der().clone()], key)
+        .unwrap();
+    let tls = Arc::new(tls);
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap().to_string();
+    let stop = Arc::new(AtomicBool::new(false));
+    let acceptor = std::thread::spawn({
+        let stop = Arc::clone(&stop);
+        move || {
+            for stream in listener.incoming() {
+                if stop.load(Ordering::SeqCst) {
+                    return;
+                }
+                let Ok(mut stream) = stream else { continue };
+                let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+                let mut first = [0u8; 1];
+                if stream.peek(&mut first).unwrap_or(0) == 0 {
+                    continue;
+                }
+                if first[0] == 0x16 {
+                    let mut connection = rustls::ServerConnection::new(Arc::clone(&tls)).unwrap();
+                    while connection.is_handshaking() && connection.complete_io(&mut stream).is_ok() {}
+                } else {
+                    let mut head = [0u8; 1024];
+                    let _ = stream.read(&mut head);
+                    let _ = stream.write_all(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+                }
+            }
+        }
+    });
+    let output = output_within(&mut token_command(&format!("https://{address}/oauth2/token")), ANSWER_BOUND);
+    stop.store(true, Ordering::SeqCst);
+    let _ = TcpStream::connect(&address);
+    acceptor.join().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(4), "{stderr}");
+    assert!(stderr.contains("certificate"), "{stderr}");
+    assert!(!stderr.contains("does not speak TLS") && !stderr.contains("hint"), "{stderr}");
+}

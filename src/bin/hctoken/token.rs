@@ -83,10 +83,9 @@ pub fn run(raw: &[String]) -> Result<(), Failure> {
         Ok(token) => token,
         Err(error) => {
             let mut failure = Failure::from_library(&error);
-            let kind = error.kind();
             let proxied = args.values("set").any(|(pair, _)| pair.starts_with("proxy="));
             if let (Failure::Network(message), Some(url), false) = (&mut failure, args.value("token-url"), proxied) {
-                if matches!(kind, hctoken::ErrorKind::Tls | hctoken::ErrorKind::Timeout) && speaks_plain_http(url) {
+                if handshake_met_no_tls(&error) && speaks_plain_http(url) {
                     message.push_str(
                         "\nhint: this port answers plain HTTP, not TLS: the server does not speak TLS there. \
                          Use an http:// URL for it (loopback only), or the server's TLS port.",
@@ -115,7 +114,23 @@ fn refuse_secret_on_command_line(raw: &[String]) -> Result<(), Failure> {
     Ok(())
 }
 
-/// After a TLS failure (or a TLS handshake that timed out) against an https URL: does that
+/// Whether the TLS handshake failed the way it fails against a port that does not speak TLS:
+/// the answer to the hello was not a TLS record (rustls: "received corrupt message of type
+/// InvalidContentType"), or no answer came before the time-out. A certificate or version
+/// failure is not that: a TLS server such as nginx answers a plain request on its TLS port with
+/// an HTTP 400 too, so probing after those would give a false hint. The library's words are
+/// all the CLI has (the library exposes no finer kind); a library-side fix would name this
+/// case itself (see the report of issue 12's CLI work).
+fn handshake_met_no_tls(error: &hctoken::Error) -> bool {
+    let message = error.message();
+    match error.kind() {
+        hctoken::ErrorKind::Tls => message.contains("InvalidContentType") || message.contains("corrupt message"),
+        hctoken::ErrorKind::Timeout => message.contains("TLS handshake"),
+        _ => false,
+    }
+}
+
+/// After a TLS handshake that met no TLS (above) against an https URL: does that
 /// host and port answer a plain HTTP request? One short connection, a `HEAD /` with no
 /// credentials, bounded by 2 s in all; the answer only decides whether to add a hint.
 fn speaks_plain_http(token_url: &str) -> bool {

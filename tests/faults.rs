@@ -110,7 +110,7 @@ fn a_name_that_does_not_resolve_is_a_network_error() {
         .expect("run `unshare` (util-linux) for a loopback-only network namespace");
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(!stderr.contains("unshare:"), "cannot make a network namespace here: {stderr}");
-    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert_eq!(output.status.code(), Some(4), "a network failure is exit status 4 (docs/cli.md): {stderr}");
     assert!(stderr.contains("cannot resolve") && stderr.contains(host), "{stderr}");
     assert!(!stderr.contains(SECRET));
 }

@@ -80,6 +80,16 @@ impl Args {
         self.pairs.iter().any(|pair| pair.name == name)
     }
 
+    /// A TCP port, 0 to 65535 (0: any free port); 0 when the option is absent.
+    pub fn port(&self, name: &str) -> Result<u16, String> {
+        match self.last(name) {
+            None => Ok(0),
+            Some(pair) => pair.value.as_deref().unwrap_or_default().parse().map_err(|_| {
+                format!("--{name} takes a port number from 0 to 65535 (argument #{})", pair.position)
+            }),
+        }
+    }
+
     pub fn number(&self, name: &str, default: u64) -> Result<u64, String> {
         match self.last(name) {
             None => Ok(default),
@@ -91,6 +101,12 @@ impl Args {
                 .map_err(|_| format!("--{name} takes a whole number (argument #{})", pair.position)),
         }
     }
+}
+
+/// Whether the arguments ask for help: `--help` or `-h` anywhere among the options. Checked
+/// before parsing, so `hctoken token --help` helps even with other options missing or wrong.
+pub fn wants_help(raw: &[String]) -> bool {
+    raw.iter().any(|arg| arg == "--help" || arg == "-h")
 }
 
 #[cfg(test)]

@@ -4,19 +4,41 @@
 //! output cannot block it.
 
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
+use std::io::Write;
+use std::net::TcpListener;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
 use serde_json::{json, Value};
-use tiny_http::{Header, Method, Request, Response, Server};
 
 use super::args::Args;
+use super::exit::Failure;
+use super::http::{Request, Response};
+
+pub const USAGE: &str = "\
+usage: hctoken serve [--port N] [--client-id ID] [--client-secret S] [--lifetime SECS]
+                     [--latency-ms MS] [--watch-stdin] [--verbose]
+
+Runs a local emulator of every profile's token endpoint on 127.0.0.1 and prints its
+base URL (http://127.0.0.1:PORT) on the first line of standard output. See docs/emulator.md.
+
+  --port N          port on 127.0.0.1, 0 to 65535 (default 0: a free port)
+  --client-id ID    the one client id it accepts (default test-client)
+  --client-secret S the one secret it accepts (default $HCTOKEN_SERVE_SECRET, else
+                    test-secret); a test fixture's secret, not a real one
+  --lifetime SECS   expires_in of every token (default: each profile's own)
+  --latency-ms MS   delay before answering each token request (default 0)
+  --watch-stdin     exit when standard input reaches end of file
+  --verbose         log each request to standard error: method, path, status,
+                    duration (never a header, a body, a secret or a token)
+
+Request bodies over 64 KiB are refused with 413 unread.
+
+";
 
 const ISSUER: &str = "hctoken-serve";
-const MAX_BODY: u64 = 64 * 1024;
 
 #[derive(Clone, Copy, PartialEq)]
 enum Endpoint {
@@ -58,16 +80,15 @@ struct State {
     next_jti: AtomicU64,
     /// Tokens with a jti at or below this were revoked.
     revoked_through: AtomicU64,
-    verbose: bool,
 }
 
-pub fn run(raw: &[String]) -> Result<(), String> {
+pub fn run(raw: &[String]) -> Result<(), Failure> {
     let args = Args::parse(
         raw,
         &["watch-stdin", "verbose"],
         &["port", "client-id", "client-secret", "lifetime", "latency-ms"],
     )?;
-    let port = args.number("port", 0)?;
+    let port = args.port("port")?;
     let lifetime = match args.value("lifetime") {
         Some(_) => Some(args.number("lifetime", 0)?),
         None => None,
@@ -85,14 +106,13 @@ pub fn run(raw: &[String]) -> Result<(), String> {
         requests_by_path: Mutex::new(BTreeMap::new()),
         next_jti: AtomicU64::new(1),
         revoked_through: AtomicU64::new(0),
-        verbose: args.flag("verbose"),
     });
 
-    let server = Server::http(("127.0.0.1", port as u16)).map_err(|e| format!("cannot listen on 127.0.0.1:{port}: {e}"))?;
-    let address = server.server_addr().to_ip().ok_or("the server has no IP address")?;
+    let listener = TcpListener::bind(("127.0.0.1", port)).map_err(|e| Failure::Other(format!("cannot listen on 127.0.0.1:{port}: {e}")))?;
+    let address = listener.local_addr().map_err(|e| Failure::Other(e.to_string()))?;
     {
         let mut stdout = std::io::stdout().lock();
-        writeln!(stdout, "http://{address}").and_then(|_| stdout.flush()).map_err(|e| e.to_string())?;
+        writeln!(stdout, "http://{address}").and_then(|_| stdout.flush()).map_err(|e| Failure::Other(e.to_string()))?;
     }
     if args.flag("watch-stdin") {
         std::thread::spawn(|| {
@@ -100,78 +120,63 @@ pub fn run(raw: &[String]) -> Result<(), String> {
             std::process::exit(0);
         });
     }
-    for request in server.incoming_requests() {
-        let state = Arc::clone(&state);
-        std::thread::spawn(move || handle(&state, request));
-    }
+    super::http::serve(listener, Arc::new(move |request: &Request| handle(&state, request)), args.flag("verbose"));
     Ok(())
 }
 
-fn handle(state: &State, mut request: Request) {
-    let path = request.url().split('?').next().unwrap_or("").to_owned();
-    let method = request.method().clone();
-    let mut body = Vec::new();
-    let _ = request.as_reader().take(MAX_BODY).read_to_end(&mut body);
-    let (status, answer, extra_header) = match (&method, path.as_str()) {
-        (Method::Post, p) if Endpoint::from_path(p).is_some() => {
+fn handle(state: &State, request: &Request) -> Response {
+    let path = request.path();
+    let method = request.method.as_str();
+    let (status, answer, extra_header) = match (method, path) {
+        ("POST", p) if Endpoint::from_path(p).is_some() => {
             let endpoint = Endpoint::from_path(p).unwrap_or(Endpoint::Generic);
             *state.requests_by_path.lock().unwrap().entry(p.to_owned()).or_default() += 1;
             if !state.latency.is_zero() {
                 std::thread::sleep(state.latency);
             }
-            match issue(state, endpoint, &request, &body) {
+            match issue(state, endpoint, request, &request.body) {
                 Ok(answer) => (200, answer, None),
                 Err((status, error, description)) => {
                     (status, json!({"error": error, "error_description": description}), None)
                 }
             }
         }
-        (Method::Get, "/_hctoken/stats") => {
+        ("GET", "/_hctoken/stats") => {
             let by_path = state.requests_by_path.lock().unwrap().clone();
             let total: u64 = by_path.values().sum();
             (200, json!({"token_requests": total, "by_path": by_path}), None)
         }
-        (Method::Post, "/_hctoken/reset") => {
+        ("POST", "/_hctoken/reset") => {
             state.requests_by_path.lock().unwrap().clear();
             (200, json!({"ok": true}), None)
         }
-        (Method::Post, "/_hctoken/revoke") => {
+        ("POST", "/_hctoken/revoke") => {
             let last_issued = state.next_jti.load(Ordering::SeqCst) - 1;
             state.revoked_through.store(last_issued, Ordering::SeqCst);
             (200, json!({"ok": true, "revoked_through": last_issued}), None)
         }
-        (Method::Get, "/api/resource") => {
-            if bearer_is_valid(state, &request) {
+        ("GET", "/api/resource") => {
+            if bearer_is_valid(state, request) {
                 (200, json!({"ok": true}), None)
             } else {
-                let challenge = Header::from_bytes("WWW-Authenticate", r#"Bearer error="invalid_token""#).ok();
-                (401, json!({"error": "invalid_token"}), challenge)
+                let challenge = ("WWW-Authenticate", r#"Bearer error="invalid_token""#.to_owned());
+                (401, json!({"error": "invalid_token"}), Some(challenge))
             }
         }
         _ => (404, Value::String(format!("no endpoint {method} {path}")), None),
     };
-    if state.verbose {
-        eprintln!("{method} {path} -> {status}");
-    }
     // Unknown paths answer plain text, as real gateways do, not an OAuth error body.
     let (body, content_type) = match answer {
         Value::String(text) => (text, "text/plain"),
         json => (json.to_string(), "application/json"),
     };
-    let mut response = Response::from_string(body)
-        .with_status_code(status)
-        .with_header(Header::from_bytes("Content-Type", content_type).expect("static header"))
-        .with_header(Header::from_bytes("Cache-Control", "no-store").expect("static header"));
-    if let Some(header) = extra_header {
-        response = response.with_header(header);
-    }
-    let _ = request.respond(response);
+    Response { status, content_type, body, headers: extra_header.into_iter().collect() }
 }
 
 type Refusal = (u16, &'static str, String);
 
 fn issue(state: &State, endpoint: Endpoint, request: &Request, body: &[u8]) -> Result<Value, Refusal> {
-    let content_type = header(request, "Content-Type").unwrap_or_default().to_ascii_lowercase();
+    let content_type = request.header("Content-Type").unwrap_or_default().to_ascii_lowercase();
     let is_json = content_type.starts_with("application/json");
     let is_form = content_type.starts_with("application/x-www-form-urlencoded");
     let params: BTreeMap<String, String> = match endpoint {
@@ -187,7 +192,7 @@ fn issue(state: &State, endpoint: Endpoint, request: &Request, body: &[u8]) -> R
         _ => return Err((415, "invalid_request", "send a JSON or form-urlencoded body".into())),
     };
 
-    let basic = header(request, "Authorization").and_then(|h| parse_basic(&h));
+    let basic = request.header("Authorization").and_then(parse_basic);
     let credentials = match (endpoint, basic) {
         (Endpoint::NikoHealth, None) => {
             return Err((401, "invalid_client", "HTTP Basic client authentication is required".into()))
@@ -253,7 +258,7 @@ fn mint(state: &State, lifetime: u64, scope: Option<&str>) -> String {
 }
 
 fn bearer_is_valid(state: &State, request: &Request) -> bool {
-    let Some(token) = header(request, "Authorization").and_then(|h| h.strip_prefix("Bearer ").map(str::to_owned)) else {
+    let Some(token) = request.header("Authorization").and_then(|h| h.strip_prefix("Bearer ")) else {
         return false;
     };
     let Some(payload) = token.split('.').nth(1) else { return false };
@@ -274,14 +279,6 @@ fn parse_basic(value: &str) -> Option<(String, String)> {
     // RFC 6749 section 2.3.1: both halves are form-urlencoded.
     let unescape = |s: &str| form_urlencoded::parse(format!("v={s}").as_bytes()).next().map(|(_, v)| v.into_owned());
     Some((unescape(id)?, unescape(secret)?))
-}
-
-fn header(request: &Request, name: &str) -> Option<String> {
-    request
-        .headers()
-        .iter()
-        .find(|h| h.field.as_str().as_str().eq_ignore_ascii_case(name))
-        .map(|h| h.value.as_str().to_owned())
 }
 
 fn unix_now() -> u64 {

@@ -110,7 +110,12 @@ fuzz_target!(|data: &[u8]| {
         details.and_then(|d| d.description.as_deref()).unwrap_or("")
     );
     let debug = format!("{error:?}\n{details:?}");
-    let escaped = |text: &str| format!("{text:?}").trim_matches('"').to_owned();
+    // Exactly the surrounding quotes: trim_matches would also eat an escaped `"` at the end
+    // (`"ab\""` became `ab\`, a prefix that ordinary text matches).
+    let escaped = |text: &str| {
+        let quoted = format!("{text:?}");
+        quoted[1..quoted.len() - 1].to_owned()
+    };
     assert!(!shown.contains(&secret), "the secret {secret:?} shows:\n{shown}");
     assert!(!debug.contains(&escaped(&secret)), "the secret {secret:?} shows in Debug:\n{debug}");
     assert!(!shown.contains(&spelling), "the spelling {spelling:?} of {secret:?} shows:\n{shown}");

@@ -30,6 +30,20 @@
 #define HCTOKEN_H
 
 #include <stddef.h>
+#include <stdint.h>
+
+/*
+ * The version of this header (from Cargo.toml). hct_version_number() gives the library's at
+ * run time; a program that needs at least version X.Y.Z of the library compares
+ * hct_version_number() >= ((X << 16) | (Y << 8) | Z) at start-up.
+ * HCTOKEN_VERSION_NUMBER is MAJOR << 16 | MINOR << 8 | PATCH, e.g. 0x000100 for 0.1.0;
+ * each part is at most 255.
+ */
+#define HCTOKEN_VERSION_MAJOR 0
+#define HCTOKEN_VERSION_MINOR 1
+#define HCTOKEN_VERSION_PATCH 0
+#define HCTOKEN_VERSION_NUMBER 0x000100u
+#define HCTOKEN_VERSION_STRING "0.1.0"
 
 /*
  The result of every call that can fail. On anything but HCT_OK, hct_last_error_message()
@@ -105,6 +119,16 @@ extern "C" {
  Ownership: static text; do not free. Threads: any.
  */
 const char *hct_version(void);
+
+/*
+ The library's version as a number, HCTOKEN_VERSION_NUMBER of the header it was built with:
+ MAJOR << 16 | MINOR << 8 | PATCH, e.g. 0x000100 for 0.1.0. A program compares it with the
+ header's HCTOKEN_VERSION_NUMBER at start-up to learn that the library it runs with is at
+ least the one it was compiled against.
+
+ Threads: any.
+ */
+uint32_t hct_version_number(void);
 
 /*
  The name of a status code, e.g. "HCT_ERR_OAUTH"; "HCT_UNKNOWN_STATUS" for a value that is

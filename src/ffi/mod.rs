@@ -73,6 +73,36 @@ pub extern "C" fn hct_version() -> *const c_char {
     guard_value(VERSION.as_ptr().cast(), || VERSION.as_ptr().cast())
 }
 
+/// The library's version as a number, HCTOKEN_VERSION_NUMBER of the header it was built with:
+/// MAJOR << 16 | MINOR << 8 | PATCH, e.g. 0x000100 for 0.1.0. A program compares it with the
+/// header's HCTOKEN_VERSION_NUMBER at start-up to learn that the library it runs with is at
+/// least the one it was compiled against.
+///
+/// Threads: any.
+#[no_mangle]
+pub extern "C" fn hct_version_number() -> u32 {
+    guard_value(VERSION_NUMBER, || VERSION_NUMBER)
+}
+
+/// MAJOR << 16 | MINOR << 8 | PATCH from Cargo.toml, as build.rs writes it into the header.
+const VERSION_NUMBER: u32 = (version_part(env!("CARGO_PKG_VERSION_MAJOR")) << 16)
+    | (version_part(env!("CARGO_PKG_VERSION_MINOR")) << 8)
+    | version_part(env!("CARGO_PKG_VERSION_PATCH"));
+
+/// A decimal version part at compile time; more than 255 does not compile.
+const fn version_part(text: &str) -> u32 {
+    let bytes = text.as_bytes();
+    let mut value = 0u32;
+    let mut i = 0;
+    while i < bytes.len() {
+        assert!(bytes[i].is_ascii_digit(), "a version part is decimal");
+        value = value * 10 + (bytes[i] - b'0') as u32;
+        i += 1;
+    }
+    assert!(value <= 255, "a version part above 255 does not fit HCTOKEN_VERSION_NUMBER");
+    value
+}
+
 /// The name of a status code, e.g. "HCT_ERR_OAUTH"; "HCT_UNKNOWN_STATUS" for a value that is
 /// not an hct_status. Takes an int so that any value passed in is safe.
 ///

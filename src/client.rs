@@ -4,7 +4,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use crate::cache::{CachedToken, TokenCache};
+use crate::cache::{CachedToken, GetMode, TokenCache};
 use crate::clock::{Clock, ManualClock, Now};
 use crate::config::{Config, Settings};
 use crate::deadline::Deadline;
@@ -20,6 +20,8 @@ use crate::http::Transport;
 pub struct AccessToken {
     value: Secret,
     expires_in: Duration,
+    scope: Box<str>,
+    token_type: Box<str>,
 }
 
 impl AccessToken {
@@ -32,11 +34,40 @@ impl AccessToken {
     pub fn expires_in(&self) -> Duration {
         self.expires_in
     }
+
+    /// The granted scope as the token endpoint sent it; "" if it sent none.
+    pub fn scope(&self) -> &str {
+        &self.scope
+    }
+
+    /// The token type as the token endpoint sent it (some spelling of "bearer"); "" if it sent
+    /// none.
+    pub fn token_type(&self) -> &str {
+        &self.token_type
+    }
+}
+
+/// How one `Client::get` call may get its token. `GetOptions::default()` is what `token()` does.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct GetOptions {
+    /// Never fetch: a valid cached token, or `ErrorKind::NoToken` when none is cached.
+    pub cached_only: bool,
+    /// In the refresh window, serve the still-valid token and leave the refresh to another
+    /// caller (one that gets without this option).
+    pub no_early_refresh: bool,
+    /// Bounds this call, waiting for another thread's fetch included; `None` is the client's
+    /// `timeout_ms`.
+    pub timeout: Option<Duration>,
 }
 
 impl fmt::Debug for AccessToken {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AccessToken").field("value", &self.value).field("expires_in", &self.expires_in).finish()
+        f.debug_struct("AccessToken")
+            .field("value", &self.value)
+            .field("expires_in", &self.expires_in)
+            .field("scope", &self.scope)
+            .field("token_type", &self.token_type)
+            .finish()
     }
 }
 
@@ -99,11 +130,35 @@ impl Client {
     ///   at once with the same error and a last line `cached: next attempt in N s`, until a fetch
     ///   succeeds or the token is invalidated. A valid cached token is still served meanwhile.
     pub fn token(&self) -> Result<AccessToken> {
-        self.with_token(|token| AccessToken { value: Secret::new(token), expires_in: Duration::ZERO })
-            .map(|mut token| {
-                token.expires_in = self.remaining_lifetime();
-                token
-            })
+        self.get(GetOptions::default())
+    }
+
+    /// A valid token as `token()` gets it, with the choices of `options`: cached only, no early
+    /// refresh, a timeout for this call. `expires_in` is counted from when it was handed out.
+    pub fn get(&self, options: GetOptions) -> Result<AccessToken> {
+        self.with_cached_token(options, |cached, remaining| AccessToken {
+            value: cached.token.clone(),
+            expires_in: remaining,
+            scope: cached.scope.clone(),
+            token_type: cached.token_type.clone(),
+        })
+    }
+
+    /// `get` without the copy: `use_token` sees the cached token and how long it has left.
+    pub(crate) fn with_cached_token<R>(
+        &self,
+        options: GetOptions,
+        use_token: impl FnOnce(&CachedToken, Duration) -> R,
+    ) -> Result<R> {
+        let timeout = options.timeout.unwrap_or(self.settings.timeout);
+        let mode = GetMode { cached_only: options.cached_only, early_refresh: !options.no_early_refresh };
+        self.cache.with_cached(
+            || self.clock.now(),
+            timeout,
+            mode,
+            |deadline| self.fetch(deadline),
+            |cached, at| use_token(cached, cached.remaining(at)),
+        )
     }
 
     /// Calls `use_token` with a valid token without copying it; the fastest way in.
@@ -137,10 +192,6 @@ impl Client {
         )
     }
 
-    fn remaining_lifetime(&self) -> Duration {
-        self.cache.remaining(self.clock.now())
-    }
-
     fn fetch(&self, deadline: Deadline) -> Result<CachedToken> {
         // Defence in depth: whatever a message quotes, no spelling of the secret leaves.
         self.fetch_unredacted(deadline).map_err(|error| {
@@ -168,7 +219,8 @@ impl Client {
             &self.redactor,
         )
         .map_err(|error| with_retry_note(error, raw.retry_note.as_deref()))?;
-        Ok(CachedToken::new(issued.access_token, sent_at, issued.lifetime, self.settings.refresh_skew))
+        Ok(CachedToken::new(issued.access_token, sent_at, issued.lifetime, self.settings.refresh_skew)
+            .with_details(&issued.scope, &issued.token_type))
     }
 }
 

@@ -32,7 +32,7 @@ mod retry;
 mod secret;
 mod tls;
 
-pub use client::{AccessToken, Client};
+pub use client::{AccessToken, Client, GetOptions};
 #[doc(hidden)]
 pub use clock::ManualClock;
 pub use config::{Config, KEYS as CONFIG_KEYS};

@@ -60,6 +60,10 @@ pub struct CachedToken {
     pub wall_refresh_at: Nanos,
     /// `expires_at` on the wall clock: a VM paused or restored from a snapshot moves only this.
     pub wall_expires_at: Nanos,
+    /// The granted scope as the server sent it ("" if none).
+    pub scope: Box<str>,
+    /// The token type as the server sent it ("" if none).
+    pub token_type: Box<str>,
     /// The process generation (`crate::fork::generation()`) the token was cached in.
     generation: u64,
 }
@@ -83,8 +87,17 @@ impl CachedToken {
             expires_at,
             wall_refresh_at: wall_expires_at - skew,
             wall_expires_at,
+            scope: Box::default(),
+            token_type: Box::default(),
             generation,
         }
+    }
+
+    /// The same token with what the server said about it.
+    pub fn with_details(mut self, scope: &str, token_type: &str) -> CachedToken {
+        self.scope = scope.into();
+        self.token_type = token_type.into();
+        self
     }
 
     /// Before the refresh window on both clocks.
@@ -100,11 +113,20 @@ impl CachedToken {
     }
 
     /// How long the token stays valid after `now`, by the clock that says less.
-    fn remaining(&self, now: Now) -> Duration {
+    pub fn remaining(&self, now: Now) -> Duration {
         let mono = self.expires_at.saturating_sub(now.mono);
         let wall = self.wall_expires_at.saturating_sub(now.wall);
         Duration::from_nanos(mono.min(wall))
     }
+}
+
+/// What `with_cached` may do besides serving a fresh token.
+#[derive(Clone, Copy, Debug)]
+pub struct GetMode {
+    /// Never fetch: a valid cached token or `ErrorKind::NoToken`.
+    pub cached_only: bool,
+    /// In the refresh window, this caller may refresh (otherwise it serves the valid token).
+    pub early_refresh: bool,
 }
 
 pub struct TokenCache {
@@ -173,6 +195,43 @@ impl TokenCache {
         Ok(use_token(token.token.expose()))
     }
 
+    /// `with_token` with a choice (`GetMode`), and `use_token` sees the whole cached token and
+    /// the instant it was handed out. Not the cached path of `with_token`: that one stays as it is.
+    pub fn with_cached<R>(
+        &self,
+        now: impl Fn() -> Now,
+        timeout: Duration,
+        mode: GetMode,
+        fetch: impl FnOnce(Deadline) -> Result<CachedToken>,
+        use_token: impl FnOnce(&CachedToken, Now) -> R,
+    ) -> Result<R> {
+        let current = self.current.load();
+        if let Some(cached) = current.as_ref() {
+            let at = now();
+            if cached.is_fresh(at) {
+                return Ok(use_token(cached, at));
+            }
+            if cached.is_valid(at) {
+                if mode.cached_only || !mode.early_refresh {
+                    return Ok(use_token(cached, at));
+                }
+                return match self.refresh_early(cached, at, &now, timeout, fetch)? {
+                    Some(newer) => Ok(use_token(&newer, now())),
+                    None => Ok(use_token(cached, now())),
+                };
+            }
+        }
+        drop(current);
+        if mode.cached_only {
+            return Err(Error::new(
+                crate::error::ErrorKind::NoToken,
+                "no valid token is cached (a cached-only get never fetches one)",
+            ));
+        }
+        let token = self.fetch_or_wait(&now, timeout, fetch)?;
+        Ok(use_token(&token, now()))
+    }
+
     /// Drops the cached token and forgets a remembered refusal, so the next call fetches anew.
     pub fn invalidate(&self) {
         self.current.store(None);
@@ -207,6 +266,7 @@ impl TokenCache {
     }
 
     /// How long the cached token stays valid after `now` (zero when there is none).
+    #[cfg(test)]
     pub fn remaining(&self, now: Now) -> Duration {
         self.current.load().as_deref().map_or(Duration::ZERO, |t| t.remaining(now))
     }

@@ -12,6 +12,9 @@
 #![allow(clippy::missing_safety_doc)]
 
 mod boundary;
+mod token;
+
+pub use token::*;
 
 use std::ffi::{c_char, c_int, CString};
 use std::ptr;
@@ -62,6 +65,10 @@ pub enum hct_status {
     HCT_ERR_BUFFER_TOO_SMALL = 9,
     /// A bug in hctoken; the call had no effect. Please report it.
     HCT_ERR_INTERNAL = 10,
+    /// hct_client_get with HCT_GET_CACHED_ONLY found no valid token in the cache; nothing was
+    /// fetched. (Appended in 0.1: values never change; treat any unknown non-zero status as a
+    /// failure.)
+    HCT_ERR_NO_TOKEN = 11,
 }
 
 /// The library's version, e.g. "0.1.0".
@@ -126,6 +133,7 @@ fn status_name(status: c_int) -> &'static str {
         8 => "HCT_ERR_RESPONSE\0",
         9 => "HCT_ERR_BUFFER_TOO_SMALL\0",
         10 => "HCT_ERR_INTERNAL\0",
+        11 => "HCT_ERR_NO_TOKEN\0",
         _ => "HCT_UNKNOWN_STATUS\0",
     }
 }
@@ -235,7 +243,7 @@ pub unsafe extern "C" fn hct_client_new(config: *const hct_config, out_client: *
 /// waits for a fetch that a parent's thread had begun (a fetch in flight at the fork is
 /// started afresh in the child) and draws its own retry jitter.
 #[no_mangle]
-pub unsafe extern "C" fn hct_client_get_token(client: *mut hct_client, out_token: *mut *mut c_char) -> hct_status {
+pub unsafe extern "C" fn hct_client_get_token(client: *const hct_client, out_token: *mut *mut c_char) -> hct_status {
     guard(|| {
         check_out(out_token, "out_token")?;
         // SAFETY: checked non-NULL; the caller guarantees it is writable.
@@ -273,7 +281,7 @@ pub unsafe extern "C" fn hct_client_get_token(client: *mut hct_client, out_token
 /// Threads: any number at once on the same client.
 #[no_mangle]
 pub unsafe extern "C" fn hct_client_get_token_into(
-    client: *mut hct_client,
+    client: *const hct_client,
     buf: *mut c_char,
     buf_len: usize,
     out_len: *mut usize,
@@ -321,7 +329,7 @@ pub unsafe extern "C" fn hct_client_get_token_into(
 ///
 /// Threads: any number at once on the same client.
 #[no_mangle]
-pub unsafe extern "C" fn hct_client_invalidate(client: *mut hct_client) -> hct_status {
+pub unsafe extern "C" fn hct_client_invalidate(client: *const hct_client) -> hct_status {
     guard(|| {
         // SAFETY: checked for NULL; a live client by the caller's contract.
         let client = unsafe { arg_ref(client, "client") }?;
@@ -342,7 +350,7 @@ pub unsafe extern "C" fn hct_client_invalidate(client: *mut hct_client) -> hct_s
 /// Ownership: refused_token is only read during the call.
 /// Threads: any number at once on the same client.
 #[no_mangle]
-pub unsafe extern "C" fn hct_client_invalidate_token(client: *mut hct_client, refused_token: *const c_char) -> hct_status {
+pub unsafe extern "C" fn hct_client_invalidate_token(client: *const hct_client, refused_token: *const c_char) -> hct_status {
     guard(|| {
         // SAFETY: checked for NULL; a live client by the caller's contract.
         let client = unsafe { arg_ref(client, "client") }?;

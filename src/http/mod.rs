@@ -62,7 +62,6 @@ pub struct Transport {
     /// Used for https token URLs only (proxy.rs).
     proxy: Option<proxy::Proxy>,
     user_agent: String,
-    timeout: Duration,
     /// `connect_timeout_ms`, never more than `timeout_ms`.
     connect_timeout: Duration,
     /// The configured token URL, taken apart once.
@@ -133,7 +132,6 @@ impl Transport {
             tls: crate::tls::client_config(settings)?,
             proxy: settings.proxy.as_ref().map(proxy::Proxy::new),
             user_agent: settings.user_agent.clone(),
-            timeout: settings.timeout,
             connect_timeout: settings.connect_timeout.min(settings.timeout),
             target: Target::new(&settings.token_url)?,
             resolver: resolve::Resolver::default(),
@@ -158,7 +156,7 @@ impl Transport {
         loop {
             attempt += 1;
             if deadline.is_past() {
-                return Err(self.context(target).no_time_left(attempt - 1));
+                return Err(self.context(target, deadline).no_time_left(attempt - 1));
             }
             let outcome = self.attempt(target, request, deadline);
             let (retryable, retry_after) = match &outcome {

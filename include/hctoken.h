@@ -346,6 +346,35 @@ void hct_client_free(struct hct_client *client);
 void hct_string_free(char *s);
 
 /*
+ A client's counters since hct_client_new, as one JSON object (UTF-8, NUL-terminated):
+
+   "token_requests"          requests sent to the token endpoint: every attempt of every
+                             fetch (one that could not connect counts too)
+   "fetches"                 fetches, successful or not (a fetch may make several requests)
+   "failures"                failed fetches by status name, e.g. {"HCT_ERR_TIMEOUT": 2};
+                             statuses with none are left out ({} when none failed)
+   "early_refreshes"         refreshes started in the refresh window while the token was valid
+   "early_refresh_failures"  of those, the ones that failed while the valid token kept being
+                             served
+   "stampede_joins"          calls that waited for another thread's fetch instead of fetching
+   "negative_cache_answers"  calls answered at once with a remembered refusal (no request)
+   "last_fetch_latency_ms"   how long the last fetch took (a number with a fraction), null
+                             before the first
+   "token_seconds_left"      how long the cached token stays valid, in whole seconds rounded
+                             down; null when no valid token is cached
+   "last_error_status"       status name of the last failed fetch, null if none has failed
+
+ Counted on slow paths only: a call answered from the cache (fresh token) counts nowhere, so
+ the cached path writes no shared memory. Each counter is exact; the object is not one
+ instant's snapshot of all of them. Fields may be added in a minor version; none is removed.
+
+ Ownership: on HCT_OK, *out_json is a new string the caller frees with hct_string_free; on
+ error it is set to NULL. Threads: any number at once on the same client (a log callback
+ may call it).
+ */
+enum hct_status hct_client_stats_json(const struct hct_client *client, char **out_json);
+
+/*
  Gets a valid access token as hct_client_get_token does, with choices, and what the server
  said about it.
 

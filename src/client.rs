@@ -13,6 +13,7 @@ use crate::redact::Redactor;
 use crate::request::{self, TokenRequest};
 use crate::response::{self, Expectations, HttpAnswer};
 use crate::secret::Secret;
+use crate::stats::Stats;
 use crate::http::Transport;
 
 /// An access token handed to the caller: zeroed when dropped, redacted in `Debug`.
@@ -192,12 +193,20 @@ impl Client {
         )
     }
 
+    /// What this client has done since it was made (counted on slow paths only).
+    pub fn stats(&self) -> Stats {
+        self.cache.stats().snapshot(self.transport.requests_sent(), self.cache.token_left(self.clock.now()))
+    }
+
     fn fetch(&self, deadline: Deadline) -> Result<CachedToken> {
+        let started = std::time::Instant::now();
         // Defence in depth: whatever a message quotes, no spelling of the secret leaves.
-        self.fetch_unredacted(deadline).map_err(|error| {
+        let fetched = self.fetch_unredacted(deadline).map_err(|error| {
             let clean = self.redactor.message(error.message(), MAX_MESSAGE_BYTES);
             if clean == error.message() { error } else { error.with_message(clean) }
-        })
+        });
+        self.cache.stats().fetched(started.elapsed(), fetched.as_ref().err().map(Error::kind));
+        fetched
     }
 
     fn fetch_unredacted(&self, deadline: Deadline) -> Result<CachedToken> {

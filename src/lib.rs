@@ -30,6 +30,7 @@ mod request;
 mod response;
 mod retry;
 mod secret;
+mod stats;
 mod tls;
 
 pub use client::{AccessToken, Client, GetOptions};
@@ -38,3 +39,4 @@ pub use clock::ManualClock;
 pub use config::{Config, KEYS as CONFIG_KEYS};
 pub use error::{Error, ErrorKind, OAuthDetails, Result};
 pub use profile::Profile;
+pub use stats::Stats;

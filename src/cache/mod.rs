@@ -135,6 +135,8 @@ pub struct TokenCache {
     /// No early refresh starts before this instant (monotonic; after a failed one).
     refresh_not_before: AtomicU64,
     negative: NegativeCache,
+    /// Slow-path counters (`crate::stats`); the cached path never touches them.
+    stats: crate::stats::Counters,
     /// The process generation counter (`crate::fork`); a private one in tests, which must not
     /// see each other's simulated forks.
     generation: &'static std::sync::atomic::AtomicU64,
@@ -157,6 +159,7 @@ impl TokenCache {
             flights: Slots::new(generation),
             refresh_not_before: AtomicU64::new(0),
             negative: NegativeCache::default(),
+            stats: crate::stats::Counters::default(),
             generation,
         }
     }
@@ -271,6 +274,17 @@ impl TokenCache {
         self.current.load().as_deref().map_or(Duration::ZERO, |t| t.remaining(now))
     }
 
+    /// How long the cached token stays valid after `now`; `None` when none is cached or it
+    /// has expired.
+    pub fn token_left(&self, now: Now) -> Option<Duration> {
+        self.current.load().as_deref().filter(|t| t.is_valid(now)).map(|t| t.remaining(now))
+    }
+
+    /// The slow-path counters.
+    pub fn stats(&self) -> &crate::stats::Counters {
+        &self.stats
+    }
+
     /// In the refresh window (`cached` still valid at `at`): refresh unless someone else is, the
     /// last failure is recent or a refusal is remembered. The caller who refreshes pays for the
     /// fetch, bounded by a part of the remaining validity. Returns the token to serve instead of
@@ -309,9 +323,11 @@ impl TokenCache {
         let still_cached = || self.current.load().as_ref().is_some_and(|current| Arc::ptr_eq(current, cached));
         let Some(takeoff) = self.flights.try_start(generation, still_cached) else { return Ok(None) };
         let budget = timeout.min(cached.remaining(at) / REFRESH_SHARE_OF_REMAINING);
+        self.stats.early_refresh();
         match self.fly(takeoff, now, || fetch(Deadline::after(budget))) {
             Ok(token) => Ok(Some(token)),
             Err(error) => {
+                self.stats.early_refresh_failed();
                 // The fetch took time: serve the cached token only if it is still valid now (and
                 // still cached: an invalidate meanwhile means it was refused).
                 let after = now();
@@ -341,12 +357,18 @@ impl TokenCache {
                 if let Some(token) = self.current.load_full().filter(|t| t.is_valid(at)) {
                     return Some(Ok(token));
                 }
-                self.negative.check(at.mono).map(Err)
+                self.negative.check(at.mono).map(|refusal| {
+                    self.stats.negative_answer();
+                    Err(refusal)
+                })
             });
             let flight = match joined {
                 Err(answer) => return answer,
                 Ok(Joined::Started(takeoff)) => return self.fly(takeoff, now, || fetch(deadline)),
-                Ok(Joined::Waiting(flight)) => flight,
+                Ok(Joined::Waiting(flight)) => {
+                    self.stats.stampede_join();
+                    flight
+                }
             };
             match flight.wait(deadline) {
                 // The token was valid when it landed; this caller may have joined the flight

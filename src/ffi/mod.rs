@@ -12,8 +12,10 @@
 #![allow(clippy::missing_safety_doc)]
 
 mod boundary;
+mod stats;
 mod token;
 
+pub use stats::hct_client_stats_json;
 pub use token::*;
 
 use std::ffi::{c_char, c_int, CString};

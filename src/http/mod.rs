@@ -64,6 +64,8 @@ pub struct Transport {
     user_agent: String,
     /// `connect_timeout_ms`, never more than `timeout_ms`.
     connect_timeout: Duration,
+    /// Requests sent (attempts), for `Client::stats`.
+    sent: std::sync::atomic::AtomicU64,
     /// The configured token URL, taken apart once.
     target: Target,
     resolver: resolve::Resolver,
@@ -138,7 +140,13 @@ impl Transport {
             proxy_resolver: resolve::Resolver::default(),
             pool: pool::Pool::new(idle_limit),
             hold: hold::Hold::default(),
+            sent: std::sync::atomic::AtomicU64::new(0),
         })
+    }
+
+    /// Attempts made so far: requests sent, or tried (one that could not connect counts too).
+    pub fn requests_sent(&self) -> u64 {
+        self.sent.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Sends the request, retrying transient failures, all before `deadline`.
@@ -158,6 +166,7 @@ impl Transport {
             if deadline.is_past() {
                 return Err(self.context(target, deadline).no_time_left(attempt - 1));
             }
+            self.sent.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             let outcome = self.attempt(target, request, deadline);
             let (retryable, retry_after) = match &outcome {
                 Ok(answer) => (retry::is_retryable_status(answer.response.status), answer.retry_after),

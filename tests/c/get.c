@@ -41,6 +41,95 @@ static double now_ms(void) {
   return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
 }
 
+/* The JSON text of field `key` of a flat hct_client_stats_json object equals `want` (and ends
+   there). Objects as values ("failures") are compared whole. */
+static int field_is(const char *json, const char *key, const char *want) {
+  char name[128];
+  snprintf(name, sizeof name, "\"%s\":", key);
+  const char *at = strstr(json, name);
+  if (!at) return 0;
+  at += strlen(name);
+  size_t n = strlen(want);
+  return strncmp(at, want, n) == 0 && (at[n] == ',' || at[n] == '}');
+}
+
+/* A number field, or -1 when it is absent or null. */
+static double number_field(const char *json, const char *key) {
+  char name[128];
+  snprintf(name, sizeof name, "\"%s\":", key);
+  const char *at = strstr(json, name);
+  if (!at || strncmp(at + strlen(name), "null", 4) == 0) return -1;
+  return strtod(at + strlen(name), NULL);
+}
+
+static char *stats_of(const hct_client *client) {
+  char *json = (char *)0x1;
+  CHECK(hct_client_stats_json(client, &json) == HCT_OK && json != NULL, "hct_client_stats_json");
+  return json;
+}
+
+static hct_client *client_at(const char *base, const char *profile, const char *path, const char *skew,
+                             const char *timeout_ms);
+
+static hct_client *client_with_secret(const char *base, const char *secret) {
+  char url[512];
+  snprintf(url, sizeof url, "%s/oauth2/token", base);
+  hct_config *config = hct_config_new();
+  CHECK(hct_config_set(config, "token_url", url) == HCT_OK, "set token_url");
+  CHECK(hct_config_set(config, "client_id", "test-client") == HCT_OK, "set client_id");
+  CHECK(hct_config_set(config, "client_secret", secret) == HCT_OK, "set client_secret");
+  hct_client *client = NULL;
+  CHECK(hct_client_new(config, &client) == HCT_OK, "hct_client_new");
+  hct_config_free(config);
+  return client;
+}
+
+/* The stats after a known sequence: nothing; one fetch and cached gets; a refusal and its
+   remembered answer. */
+static void test_stats(const char *base) {
+  hct_client *client = client_at(base, "generic", "/oauth2/token", NULL, NULL);
+  char *json = stats_of(client);
+  CHECK(field_is(json, "token_requests", "0") && field_is(json, "fetches", "0") && field_is(json, "failures", "{}") &&
+            field_is(json, "early_refreshes", "0") && field_is(json, "early_refresh_failures", "0") &&
+            field_is(json, "stampede_joins", "0") && field_is(json, "negative_cache_answers", "0") &&
+            field_is(json, "last_fetch_latency_ms", "null") && field_is(json, "token_seconds_left", "null") &&
+            field_is(json, "last_error_status", "null"),
+        "a new client's stats are zero and null");
+  if (failed) printf("stats: %s\n", json);
+  hct_string_free(json);
+  for (int i = 0; i < 4; i++) {
+    hct_token *token = NULL;
+    CHECK(hct_client_get(client, 0, 0, &token) == HCT_OK, "get");
+    hct_token_free(token);
+  }
+  expected_token_requests++;
+  json = stats_of(client);
+  CHECK(field_is(json, "token_requests", "1") && field_is(json, "fetches", "1") && field_is(json, "failures", "{}") &&
+            field_is(json, "last_error_status", "null"),
+        "one fetch for four gets; cached gets count nowhere");
+  CHECK(number_field(json, "last_fetch_latency_ms") > 0, "the fetch's latency");
+  double left = number_field(json, "token_seconds_left");
+  CHECK(left > 3500 && left <= 3600, "the cached token's seconds left");
+  hct_string_free(json);
+  hct_client_free(client);
+
+  client = client_with_secret(base, "wrong-secret");
+  hct_token *token = NULL;
+  CHECK(hct_client_get(client, 0, 0, &token) == HCT_ERR_OAUTH, "a wrong secret is refused");
+  CHECK(hct_client_get(client, 0, 0, &token) == HCT_ERR_OAUTH, "and the refusal remembered");
+  expected_token_requests++;
+  json = stats_of(client);
+  CHECK(field_is(json, "token_requests", "1") && field_is(json, "fetches", "1") &&
+            field_is(json, "failures", "{\"HCT_ERR_OAUTH\":1}") && field_is(json, "negative_cache_answers", "1") &&
+            field_is(json, "last_error_status", "\"HCT_ERR_OAUTH\"") && field_is(json, "token_seconds_left", "null"),
+        "one refused fetch, one remembered answer");
+  if (failed) printf("stats: %s\n", json);
+  hct_string_free(json);
+  CHECK(hct_client_stats_json(NULL, &json) == HCT_ERR_INVALID_ARGUMENT && json == NULL, "stats of NULL");
+  CHECK(hct_client_stats_json(client, NULL) == HCT_ERR_INVALID_ARGUMENT, "stats into NULL");
+  hct_client_free(client);
+}
+
 static hct_client *client_at(const char *base, const char *profile, const char *path, const char *skew,
                              const char *timeout_ms) {
   char url[512];
@@ -171,6 +260,11 @@ static void test_no_early_refresh(const char *short_lived) {
   short_lived_requests++;
   CHECK(hct_token_expires_in_ms(token) > 3000, "the new token's full lifetime");
   hct_token_free(token);
+  char *json = stats_of(client);
+  CHECK(field_is(json, "early_refreshes", "1") && field_is(json, "early_refresh_failures", "0") &&
+            field_is(json, "fetches", "2"),
+        "stats: one early refresh");
+  hct_string_free(json);
   hct_token_free(first);
   hct_client_free(client);
 }
@@ -215,6 +309,12 @@ static void test_per_call_timeout(const char *slow) {
   CHECK(!timed || elapsed <= timeout_ms * 1.1, "the wait returned within timeout_ms + 10 %");
   pthread_join(thread, NULL);
   CHECK(fetch.status == HCT_OK, "the fetch with the client's timeout succeeded");
+  char *json = stats_of(client);
+  CHECK(field_is(json, "stampede_joins", "1") && field_is(json, "failures", "{\"HCT_ERR_TIMEOUT\":1}") &&
+            field_is(json, "fetches", "2") && field_is(json, "token_requests", "2"),
+        "stats: a timed-out fetch and one stampede join");
+  printf("stats after the slow server: %s\n", json);
+  hct_string_free(json);
   hct_client_free(client);
 }
 
@@ -227,6 +327,7 @@ int main(int argc, char **argv) {
   test_arguments(argv[1]);
   test_token_fields(argv[1]);
   test_cached_only(argv[1]);
+  test_stats(argv[1]);
   test_no_early_refresh(argv[2]);
   test_per_call_timeout(argv[3]);
   printf("%d passed, %d failed\n", passed, failed);

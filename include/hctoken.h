@@ -53,6 +53,27 @@
 #define REFRESH_SHARE_OF_REMAINING 2
 
 /*
+ Level of an event that failed a call: a fetch that failed.
+ */
+#define HCT_LOG_ERROR 1
+
+/*
+ Level of an event the program should know about: a retry and why, an early refresh that
+ failed while the valid token kept being served.
+ */
+#define HCT_LOG_WARN 2
+
+/*
+ Level of a normal event: a fetch that ended with a token (duration, attempts), a fork noticed.
+ */
+#define HCT_LOG_INFO 3
+
+/*
+ Level of a detail: a fetch started, a call answered with a remembered refusal.
+ */
+#define HCT_LOG_DEBUG 4
+
+/*
  hct_client_get flag: never fetch. A valid cached token (fresh or in its refresh window) is
  returned; when none is cached, HCT_ERR_NO_TOKEN and no request is made.
  */
@@ -183,6 +204,14 @@ typedef struct hct_config hct_config;
  number of threads may read one at once.
  */
 typedef struct hct_token hct_token;
+
+/*
+ Receives one event: userdata as given to hct_config_set_log_callback, a level HCT_LOG_ERROR
+ ... HCT_LOG_DEBUG (more may be added: treat an unknown one as HCT_LOG_DEBUG), and a
+ NUL-terminated UTF-8 message, valid only during the call, that never holds the client
+ secret or a token.
+ */
+typedef void (*hct_log_callback)(void *userdata, int level, const char *message);
 
 #ifdef __cplusplus
 extern "C" {
@@ -344,6 +373,29 @@ void hct_client_free(struct hct_client *client);
  Threads: any; each string once.
  */
 void hct_string_free(char *s);
+
+/*
+ Sets the function that receives the events of clients made from this configuration (after
+ this call; a client keeps the callback it was made with). NULL callback: no events (the
+ default). Events: a fetch's start (HCT_LOG_DEBUG) and end with its duration, attempts and
+ status (HCT_LOG_INFO for a token, HCT_LOG_ERROR for a failure); each retry and why
+ (HCT_LOG_WARN); an early refresh that failed while the valid token kept being served
+ (HCT_LOG_WARN); a call answered with a remembered refusal (HCT_LOG_DEBUG); a fork noticed
+ at the child's first fetch (HCT_LOG_INFO). A call served from the cache sends nothing.
+
+ The callback is called on the thread whose hct_ call caused the event, during that call,
+ never while the library holds a lock: it may call hctoken, the same client included (e.g.
+ hct_client_stats_json), without deadlock. A failing hct_ call in the callback replaces the
+ thread's hct_last_error_message. Messages pass the client's redactor: no client secret, no
+ token. The callback must not unwind (C++ exceptions, longjmp) out of itself.
+
+ Ownership: userdata stays the caller's; it must stay valid, and the callback callable from
+ any thread, until every client made with it is freed.
+ Threads: one thread at a time per configuration.
+ */
+enum hct_status hct_config_set_log_callback(struct hct_config *config,
+                                            hct_log_callback callback,
+                                            void *userdata);
 
 /*
  A client's counters since hct_client_new, as one JSON object (UTF-8, NUL-terminated):

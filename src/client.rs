@@ -2,6 +2,8 @@
 //! shared by every thread of the program.
 
 use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::cache::{CachedToken, GetMode, TokenCache};
@@ -12,6 +14,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::redact::Redactor;
 use crate::request::{self, TokenRequest};
 use crate::response::{self, Expectations, HttpAnswer};
+use crate::log::{Events, LogLevel};
 use crate::secret::Secret;
 use crate::stats::Stats;
 use crate::http::Transport;
@@ -79,8 +82,10 @@ pub struct Client {
     transport: Transport,
     cache: TokenCache,
     clock: Clock,
-    /// The secret's spellings, redacted from every message about a fetch.
-    redactor: Redactor,
+    /// The secret's spellings, redacted from every message about a fetch (and every event).
+    redactor: Arc<Redactor>,
+    /// The fork generation this client's last fetch ran in, to report a fork once.
+    fetched_in_generation: AtomicU64,
 }
 
 impl fmt::Debug for Client {
@@ -112,8 +117,10 @@ impl Client {
         let transport = Transport::new(&settings)?;
         // The request never changes for a client, so build it once.
         let request = request::build(&settings);
-        let redactor = Redactor::new(&settings.client_id, settings.client_secret.expose());
-        Ok(Client { settings, request, transport, cache: TokenCache::new(), clock, redactor })
+        let redactor = Arc::new(Redactor::new(&settings.client_id, settings.client_secret.expose()));
+        let cache = TokenCache::with_events(Events::new(config.logger().cloned(), Arc::clone(&redactor)));
+        let fetched_in_generation = AtomicU64::new(crate::fork::generation());
+        Ok(Client { settings, request, transport, cache, clock, redactor, fetched_in_generation })
     }
 
     /// A valid token: from memory while fresh, otherwise fetched (by one thread at a time).
@@ -199,20 +206,60 @@ impl Client {
     }
 
     fn fetch(&self, deadline: Deadline) -> Result<CachedToken> {
+        let events = self.cache.events();
+        let generation = crate::fork::generation();
+        if self.fetched_in_generation.swap(generation, Ordering::Relaxed) != generation {
+            events.emit(LogLevel::Info, || {
+                "this process was forked since the client's last fetch: the child drops the parent's kept-alive \
+                 connection and in-flight fetch, keeps a still-valid token and fetches on its own"
+                    .to_owned()
+            });
+        }
+        events.emit(LogLevel::Debug, || {
+            format!("fetch started: {} (within {} ms)", self.settings.token_url, deadline.remaining().as_millis())
+        });
         let started = std::time::Instant::now();
+        let mut attempts = 1u32;
         // Defence in depth: whatever a message quotes, no spelling of the secret leaves.
-        let fetched = self.fetch_unredacted(deadline).map_err(|error| {
+        let fetched = self.fetch_unredacted(deadline, &mut attempts).map_err(|error| {
             let clean = self.redactor.message(error.message(), MAX_MESSAGE_BYTES);
             if clean == error.message() { error } else { error.with_message(clean) }
         });
-        self.cache.stats().fetched(started.elapsed(), fetched.as_ref().err().map(Error::kind));
+        let took = started.elapsed();
+        self.cache.stats().fetched(took, fetched.as_ref().err().map(Error::kind));
+        if events.on() {
+            let ms = took.as_secs_f64() * 1e3;
+            match &fetched {
+                Ok(token) => events.emit(LogLevel::Info, || {
+                    format!(
+                        "fetch ended: HCT_OK in {ms:.1} ms after {attempts} attempt{}; the token is valid for {} s",
+                        plural(attempts),
+                        token.remaining(self.clock.now()).as_secs()
+                    )
+                }),
+                Err(error) => events.emit(LogLevel::Error, || {
+                    format!(
+                        "fetch ended: {} in {ms:.1} ms after {attempts} attempt{}: {}",
+                        status_name(error.kind()),
+                        plural(attempts),
+                        error.message()
+                    )
+                }),
+            }
+        }
         fetched
     }
 
-    fn fetch_unredacted(&self, deadline: Deadline) -> Result<CachedToken> {
+    fn fetch_unredacted(&self, deadline: Deadline, attempts: &mut u32) -> Result<CachedToken> {
         // Count the lifetime from before the request went out: the server's clock started then.
         let sent_at: Now = self.clock.now();
-        let raw = self.transport.send(&self.request, deadline)?;
+        let events = self.cache.events();
+        let raw = self.transport.send_observed(&self.request, deadline, &mut |attempt, wait, why| {
+            *attempts = attempt + 1;
+            events.emit(LogLevel::Warn, || {
+                format!("attempt {attempt} failed ({why}); retrying in {} ms", wait.as_millis())
+            });
+        })?;
         let issued = response::parse(
             &HttpAnswer {
                 status: raw.status,
@@ -231,6 +278,15 @@ impl Client {
         Ok(CachedToken::new(issued.access_token, sent_at, issued.lifetime, self.settings.refresh_skew)
             .with_details(&issued.scope, &issued.token_type))
     }
+}
+
+fn plural(n: u32) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+/// The C status name of an error kind, for events (the same names as hct_status_name).
+fn status_name(kind: ErrorKind) -> &'static str {
+    crate::ffi::status_name_of(kind)
 }
 
 /// A message about a fetch is cut to this (bytes) in the last redaction pass.

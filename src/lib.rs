@@ -24,6 +24,7 @@ mod fork;
 #[doc(hidden)]
 pub mod fuzzing;
 mod http;
+mod log;
 mod profile;
 mod redact;
 mod request;
@@ -38,5 +39,6 @@ pub use client::{AccessToken, Client, GetOptions};
 pub use clock::ManualClock;
 pub use config::{Config, KEYS as CONFIG_KEYS};
 pub use error::{Error, ErrorKind, OAuthDetails, Result};
+pub use log::{LogLevel, Logger};
 pub use profile::Profile;
 pub use stats::Stats;

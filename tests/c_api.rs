@@ -195,6 +195,29 @@ fn c_get_and_tokens_with_address_sanitizer() {
     run_get_test(&compile("get.c", true), &[]);
 }
 
+/// tests/c/log.c: the log callback under 8 threads, calling back into the same client.
+fn run_log_test(program: &Path, wrapper: &[&str]) {
+    let emulator = Emulator::start();
+    let unavailable = UnavailableServer::start();
+    run(program, wrapper, &[&emulator.url, &unavailable.url()]);
+}
+
+#[test]
+fn c_log_callback() {
+    run_log_test(&compile("log.c", false), &[]);
+}
+
+#[test]
+fn c_log_callback_under_valgrind() {
+    require_valgrind();
+    run_log_test(&compile("log.c", false), VALGRIND);
+}
+
+#[test]
+fn c_log_callback_with_address_sanitizer() {
+    run_log_test(&compile("log.c", true), &[]);
+}
+
 #[test]
 fn c_api() {
     run_api_test(&compile("test_api.c", false), &[]);

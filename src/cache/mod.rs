@@ -137,6 +137,8 @@ pub struct TokenCache {
     negative: NegativeCache,
     /// Slow-path counters (`crate::stats`); the cached path never touches them.
     stats: crate::stats::Counters,
+    /// Where events go (log.rs); emitted with no lock held.
+    events: crate::log::Events,
     /// The process generation counter (`crate::fork`); a private one in tests, which must not
     /// see each other's simulated forks.
     generation: &'static std::sync::atomic::AtomicU64,
@@ -149,8 +151,19 @@ impl Default for TokenCache {
 }
 
 impl TokenCache {
+    #[allow(dead_code)] // clients use with_events
     pub fn new() -> TokenCache {
         TokenCache::default()
+    }
+
+    /// A cache that sends its events (and its client's) to `events`.
+    pub fn with_events(events: crate::log::Events) -> TokenCache {
+        TokenCache { events, ..TokenCache::default() }
+    }
+
+    /// Where this cache's client sends events.
+    pub fn events(&self) -> &crate::log::Events {
+        &self.events
     }
 
     fn with_generation(generation: &'static std::sync::atomic::AtomicU64) -> TokenCache {
@@ -160,6 +173,7 @@ impl TokenCache {
             refresh_not_before: AtomicU64::new(0),
             negative: NegativeCache::default(),
             stats: crate::stats::Counters::default(),
+            events: crate::log::Events::new(None, std::sync::Arc::new(crate::redact::Redactor::empty())),
             generation,
         }
     }
@@ -332,7 +346,17 @@ impl TokenCache {
                 // still cached: an invalidate meanwhile means it was refused).
                 let after = now();
                 match self.current.load_full() {
-                    Some(token) if token.is_valid(after) => Ok(Some(token)),
+                    Some(token) if token.is_valid(after) => {
+                        self.events.emit(crate::log::LogLevel::Warn, || {
+                            format!(
+                                "early refresh failed ({}); the cached token, valid for {} s more, is still served: {}",
+                                error.kind().as_str(),
+                                token.remaining(after).as_secs(),
+                                error.message()
+                            )
+                        });
+                        Ok(Some(token))
+                    }
                     _ => Err(error),
                 }
             }
@@ -351,6 +375,7 @@ impl TokenCache {
     ) -> Outcome {
         let deadline = Deadline::after(timeout);
         loop {
+            let mut remembered = false;
             let joined = self.flights.join(self.generation(), || {
                 // A flight may have landed between our read and taking the lock.
                 let at = now();
@@ -359,11 +384,22 @@ impl TokenCache {
                 }
                 self.negative.check(at.mono).map(|refusal| {
                     self.stats.negative_answer();
+                    remembered = true;
                     Err(refusal)
                 })
             });
             let flight = match joined {
-                Err(answer) => return answer,
+                Err(answer) => {
+                    // Out of the slot's lock now.
+                    if remembered {
+                        if let Err(error) = &answer {
+                            self.events.emit(crate::log::LogLevel::Debug, || {
+                                format!("answered with a remembered refusal, no request sent: {}", error.message())
+                            });
+                        }
+                    }
+                    return answer;
+                }
                 Ok(Joined::Started(takeoff)) => return self.fly(takeoff, now, || fetch(deadline)),
                 Ok(Joined::Waiting(flight)) => {
                     self.stats.stampede_join();

@@ -12,9 +12,11 @@
 #![allow(clippy::missing_safety_doc)]
 
 mod boundary;
+mod log;
 mod stats;
 mod token;
 
+pub use log::*;
 pub use stats::hct_client_stats_json;
 pub use token::*;
 
@@ -120,6 +122,11 @@ const fn version_part(text: &str) -> u32 {
 pub extern "C" fn hct_status_name(status: c_int) -> *const c_char {
     const UNKNOWN: &str = "HCT_UNKNOWN_STATUS\0";
     guard_value(UNKNOWN.as_ptr().cast(), || status_name(status).as_ptr().cast())
+}
+
+/// The C status name of an error kind, without the NUL (for events).
+pub(crate) fn status_name_of(kind: ErrorKind) -> &'static str {
+    status_name(boundary::status_of(kind) as c_int).trim_end_matches('\0')
 }
 
 fn status_name(status: c_int) -> &'static str {

@@ -32,6 +32,103 @@
 #define HCTOKEN_H
 
 #include <stddef.h>
+#include <stdint.h>
+
+/*
+ * The version of this header (from Cargo.toml). hct_version_number() gives the library's at
+ * run time; a program that needs at least version X.Y.Z of the library compares
+ * hct_version_number() >= ((X << 16) | (Y << 8) | Z) at start-up.
+ * HCTOKEN_VERSION_NUMBER is MAJOR << 16 | MINOR << 8 | PATCH, e.g. 0x000100 for 0.1.0;
+ * each part is at most 255.
+ */
+#define HCTOKEN_VERSION_MAJOR 0
+#define HCTOKEN_VERSION_MINOR 1
+#define HCTOKEN_VERSION_PATCH 0
+#define HCTOKEN_VERSION_NUMBER 0x000100u
+#define HCTOKEN_VERSION_STRING "0.1.0"
+
+/*
+ The early refresh may take at most this part of the token's remaining validity (and at most
+ the caller's timeout), so a refresh that cannot succeed gives up while the token still has
+ time left for a later caller to try.
+ */
+#define REFRESH_SHARE_OF_REMAINING 2
+
+/*
+ Level of an event that failed a call: a fetch that failed.
+ */
+#define HCT_LOG_ERROR 1
+
+/*
+ Level of an event the program should know about: a retry and why, an early refresh that
+ failed while the valid token kept being served.
+ */
+#define HCT_LOG_WARN 2
+
+/*
+ Level of a normal event: a fetch that ended with a token (duration, attempts), a fork noticed.
+ */
+#define HCT_LOG_INFO 3
+
+/*
+ Level of a detail: a fetch started, a call answered with a remembered refusal.
+ */
+#define HCT_LOG_DEBUG 4
+
+/*
+ hct_client_get flag: never fetch. A valid cached token (fresh or in its refresh window) is
+ returned; when none is cached, HCT_ERR_NO_TOKEN and no request is made.
+ */
+#define HCT_GET_CACHED_ONLY 1u
+
+/*
+ hct_client_get flag: inside the refresh window, return the still-valid token at once and
+ leave the early refresh to another caller (one that calls without this flag). With no valid
+ token cached the call fetches as usual (unless HCT_GET_CACHED_ONLY is set too).
+ */
+#define HCT_GET_NO_EARLY_REFRESH 2u
+
+/*
+ The most head bytes (status lines and header fields, interim answers included) read for one
+ answer; a token endpoint's heads are well under 2 KiB.
+ */
+#define MAX_HEAD_BYTES (16 * 1024)
+
+/*
+ The most 1xx interim answers skipped before the final one.
+ */
+#define MAX_INTERIM 8
+
+/*
+ Secrets shorter than this (in bytes) are not redacted: they would match ordinary text.
+ */
+#define MIN_SECRET_LEN 6
+
+/*
+ A cut quote never ends in this many bytes (or more) of text that begin an echo.
+ */
+#define MIN_CUT_PREFIX 4
+
+/*
+ Server text quoted in one message, at most (bytes).
+ */
+#define MAX_QUOTED_TOTAL 512
+
+/*
+ The largest response body read; a token response is a few KB even with a large JWT.
+ */
+#define MAX_BODY_BYTES (256 * 1024)
+
+/*
+ JSON nested deeper than this is refused before it is parsed: a token response is a flat
+ object, and every level costs the parser stack (a host thread may have little).
+ */
+#define MAX_JSON_DEPTH 16
+
+/*
+ Requests per fetch, the first one included.
+ */
+#define MAX_ATTEMPTS 3
 
 /*
  The result of every call that can fail. On anything but HCT_OK, hct_last_error_message()
@@ -84,6 +181,12 @@ typedef enum hct_status {
    A bug in hctoken; the call had no effect. Please report it.
    */
   HCT_ERR_INTERNAL = 10,
+  /*
+   hct_client_get with HCT_GET_CACHED_ONLY found no valid token in the cache; nothing was
+   fetched. (Appended in 0.1: values never change; treat any unknown non-zero status as a
+   failure.)
+   */
+  HCT_ERR_NO_TOKEN = 11,
 } hct_status;
 
 /*
@@ -97,6 +200,21 @@ typedef struct hct_client hct_client;
  */
 typedef struct hct_config hct_config;
 
+/*
+ An issued token and what the server said about it, from hct_client_get. Read it with the
+ hct_token_ functions and free it with hct_token_free (which wipes the token). Immutable: any
+ number of threads may read one at once.
+ */
+typedef struct hct_token hct_token;
+
+/*
+ Receives one event: userdata as given to hct_config_set_log_callback, a level HCT_LOG_ERROR
+ ... HCT_LOG_DEBUG (more may be added: treat an unknown one as HCT_LOG_DEBUG), and a
+ NUL-terminated UTF-8 message, valid only during the call, that never holds the client
+ secret or a token.
+ */
+typedef void (*hct_log_callback)(void *userdata, int level, const char *message);
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -107,6 +225,16 @@ extern "C" {
  Ownership: static text; do not free. Threads: any.
  */
 const char *hct_version(void);
+
+/*
+ The library's version as a number, HCTOKEN_VERSION_NUMBER of the header it was built with:
+ MAJOR << 16 | MINOR << 8 | PATCH, e.g. 0x000100 for 0.1.0. A program compares it with the
+ header's HCTOKEN_VERSION_NUMBER at start-up to learn that the library it runs with is at
+ least the one it was compiled against.
+
+ Threads: any.
+ */
+uint32_t hct_version_number(void);
 
 /*
  The name of a status code, e.g. "HCT_ERR_OAUTH"; "HCT_UNKNOWN_STATUS" for a value that is
@@ -189,7 +317,7 @@ enum hct_status hct_client_new(const struct hct_config *config, struct hct_clien
  waits for a fetch that a parent's thread had begun (a fetch in flight at the fork is
  started afresh in the child) and draws its own retry jitter.
  */
-enum hct_status hct_client_get_token(struct hct_client *client, char **out_token);
+enum hct_status hct_client_get_token(const struct hct_client *client, char **out_token);
 
 /*
  Copies a valid token (as hct_client_get_token gets it) and a terminating NUL into the
@@ -202,7 +330,7 @@ enum hct_status hct_client_get_token(struct hct_client *client, char **out_token
  Ownership: the buffer stays the caller's; wipe it when done if the memory is shared.
  Threads: any number at once on the same client.
  */
-enum hct_status hct_client_get_token_into(struct hct_client *client,
+enum hct_status hct_client_get_token_into(const struct hct_client *client,
                                           char *buf,
                                           size_t buf_len,
                                           size_t *out_len);
@@ -215,7 +343,7 @@ enum hct_status hct_client_get_token_into(struct hct_client *client,
 
  Threads: any number at once on the same client.
  */
-enum hct_status hct_client_invalidate(struct hct_client *client);
+enum hct_status hct_client_invalidate(const struct hct_client *client);
 
 /*
  Drops the cached token only if it is still refused_token, the token an API just answered 401
@@ -230,7 +358,8 @@ enum hct_status hct_client_invalidate(struct hct_client *client);
  Ownership: refused_token is only read during the call.
  Threads: any number at once on the same client.
  */
-enum hct_status hct_client_invalidate_token(struct hct_client *client, const char *refused_token);
+enum hct_status hct_client_invalidate_token(const struct hct_client *client,
+                                            const char *refused_token);
 
 /*
  Frees a client and wipes its cached token and secret. NULL is accepted and ignored.
@@ -246,6 +375,124 @@ void hct_client_free(struct hct_client *client);
  Threads: any; each string once.
  */
 void hct_string_free(char *s);
+
+/*
+ Sets the function that receives the events of clients made from this configuration (after
+ this call; a client keeps the callback it was made with). NULL callback: no events (the
+ default). Events: a fetch's start (HCT_LOG_DEBUG) and end with its duration, attempts and
+ status (HCT_LOG_INFO for a token, HCT_LOG_ERROR for a failure); each retry and why
+ (HCT_LOG_WARN); an early refresh that failed while the valid token kept being served
+ (HCT_LOG_WARN); a call answered with a remembered refusal (HCT_LOG_DEBUG); a fork noticed
+ at the child's first fetch (HCT_LOG_INFO). A call served from the cache sends nothing.
+
+ The callback is called on the thread whose hct_ call caused the event, during that call,
+ never while the library holds a lock: it may call hctoken, the same client included (e.g.
+ hct_client_stats_json), without deadlock. A failing hct_ call in the callback replaces the
+ thread's hct_last_error_message. Messages pass the client's redactor: no client secret, no
+ token. The callback must not unwind (C++ exceptions, longjmp) out of itself.
+
+ Ownership: userdata stays the caller's; it must stay valid, and the callback callable from
+ any thread, until every client made with it is freed.
+ Threads: one thread at a time per configuration.
+ */
+enum hct_status hct_config_set_log_callback(struct hct_config *config,
+                                            hct_log_callback callback,
+                                            void *userdata);
+
+/*
+ A client's counters since hct_client_new, as one JSON object (UTF-8, NUL-terminated):
+
+   "token_requests"          requests sent to the token endpoint: every attempt of every
+                             fetch (one that could not connect counts too)
+   "fetches"                 fetches, successful or not (a fetch may make several requests)
+   "failures"                failed fetches by status name, e.g. {"HCT_ERR_TIMEOUT": 2};
+                             statuses with none are left out ({} when none failed)
+   "early_refreshes"         refreshes started in the refresh window while the token was valid
+   "early_refresh_failures"  of those, the ones that failed while the valid token kept being
+                             served
+   "stampede_joins"          calls that waited for another thread's fetch instead of fetching
+   "negative_cache_answers"  calls answered at once with a remembered refusal (no request)
+   "last_fetch_latency_ms"   how long the last fetch took (a number with a fraction), null
+                             before the first
+   "token_seconds_left"      how long the cached token stays valid, in whole seconds rounded
+                             down; null when no valid token is cached
+   "last_error_status"       status name of the last failed fetch, null if none has failed
+
+ Counted on slow paths only: a call answered from the cache (fresh token) counts nowhere, so
+ the cached path writes no shared memory. Each counter is exact; the object is not one
+ instant's snapshot of all of them. Fields may be added in a minor version; none is removed.
+
+ Ownership: on HCT_OK, *out_json is a new string the caller frees with hct_string_free; on
+ error it is set to NULL. Threads: any number at once on the same client (a log callback
+ may call it).
+ */
+enum hct_status hct_client_stats_json(const struct hct_client *client, char **out_json);
+
+/*
+ Gets a valid access token as hct_client_get_token does, with choices, and what the server
+ said about it.
+
+ flags: 0, or HCT_GET_CACHED_ONLY and/or HCT_GET_NO_EARLY_REFRESH ORed together; any other
+ bit gives HCT_ERR_INVALID_ARGUMENT (a flag from a newer header is never silently ignored).
+ timeout_ms: 0 means the client's timeout_ms; otherwise the whole call, waiting for another
+ thread's fetch included, returns within timeout_ms (then HCT_ERR_TIMEOUT). An early refresh
+ that runs out of time still returns the valid cached token.
+
+ Returns HCT_ERR_NO_TOKEN for HCT_GET_CACHED_ONLY with no valid token cached, and the
+ statuses of hct_client_get_token otherwise.
+ Ownership: on HCT_OK, *out_token is a new hct_token the caller frees with hct_token_free; on
+ error it is set to NULL.
+ Threads: any number at once on the same client. fork: as hct_client_get_token.
+ */
+enum hct_status hct_client_get(const struct hct_client *client,
+                               uint32_t flags,
+                               uint32_t timeout_ms,
+                               struct hct_token **out_token);
+
+/*
+ The bare access token (no "Bearer "), NUL-terminated; "" for a NULL token.
+
+ Ownership: the token's; valid until hct_token_free. Threads: any.
+ */
+const char *hct_token_value(const struct hct_token *token);
+
+/*
+ The token's length in bytes, without the NUL; 0 for a NULL token.
+
+ Threads: any.
+ */
+size_t hct_token_length(const struct hct_token *token);
+
+/*
+ How many milliseconds the token stays valid, counted from when hct_client_get handed it out
+ (it does not count down: subtract the time since then). 0 for a NULL token.
+
+ Threads: any.
+ */
+int64_t hct_token_expires_in_ms(const struct hct_token *token);
+
+/*
+ The scope the token endpoint granted, as it sent it (e.g. "external"); "" if it sent none
+ (or for a NULL token).
+
+ Ownership: the token's; valid until hct_token_free. Threads: any.
+ */
+const char *hct_token_scope(const struct hct_token *token);
+
+/*
+ The token type as the token endpoint sent it (some spelling of "bearer": other types are
+ refused); "" if it sent none (or for a NULL token).
+
+ Ownership: the token's; valid until hct_token_free. Threads: any.
+ */
+const char *hct_token_type(const struct hct_token *token);
+
+/*
+ Wipes the token and frees it with everything it holds. NULL is accepted and ignored.
+
+ Threads: any; each token once, after every other call on it has returned.
+ */
+void hct_token_free(struct hct_token *token);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -2,9 +2,11 @@
 //! shared by every thread of the program.
 
 use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
-use crate::cache::{CachedToken, TokenCache};
+use crate::cache::{CachedToken, GetMode, TokenCache};
 use crate::clock::{Clock, ManualClock, Now};
 use crate::config::{Config, Settings};
 use crate::deadline::Deadline;
@@ -12,7 +14,9 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::redact::Redactor;
 use crate::request::{self, TokenRequest};
 use crate::response::{self, Expectations, HttpAnswer};
+use crate::log::{Events, LogLevel};
 use crate::secret::Secret;
+use crate::stats::Stats;
 use crate::http::Transport;
 
 /// An access token handed to the caller: zeroed when dropped, redacted in `Debug`.
@@ -20,6 +24,8 @@ use crate::http::Transport;
 pub struct AccessToken {
     value: Secret,
     expires_in: Duration,
+    scope: Box<str>,
+    token_type: Box<str>,
 }
 
 impl AccessToken {
@@ -32,11 +38,40 @@ impl AccessToken {
     pub fn expires_in(&self) -> Duration {
         self.expires_in
     }
+
+    /// The granted scope as the token endpoint sent it; "" if it sent none.
+    pub fn scope(&self) -> &str {
+        &self.scope
+    }
+
+    /// The token type as the token endpoint sent it (some spelling of "bearer"); "" if it sent
+    /// none.
+    pub fn token_type(&self) -> &str {
+        &self.token_type
+    }
+}
+
+/// How one `Client::get` call may get its token. `GetOptions::default()` is what `token()` does.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct GetOptions {
+    /// Never fetch: a valid cached token, or `ErrorKind::NoToken` when none is cached.
+    pub cached_only: bool,
+    /// In the refresh window, serve the still-valid token and leave the refresh to another
+    /// caller (one that gets without this option).
+    pub no_early_refresh: bool,
+    /// Bounds this call, waiting for another thread's fetch included; `None` is the client's
+    /// `timeout_ms`.
+    pub timeout: Option<Duration>,
 }
 
 impl fmt::Debug for AccessToken {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AccessToken").field("value", &self.value).field("expires_in", &self.expires_in).finish()
+        f.debug_struct("AccessToken")
+            .field("value", &self.value)
+            .field("expires_in", &self.expires_in)
+            .field("scope", &self.scope)
+            .field("token_type", &self.token_type)
+            .finish()
     }
 }
 
@@ -47,8 +82,10 @@ pub struct Client {
     transport: Transport,
     cache: TokenCache,
     clock: Clock,
-    /// The secret's spellings, redacted from every message about a fetch.
-    redactor: Redactor,
+    /// The secret's spellings, redacted from every message about a fetch (and every event).
+    redactor: Arc<Redactor>,
+    /// The fork generation this client's last fetch ran in, to report a fork once.
+    fetched_in_generation: AtomicU64,
 }
 
 impl fmt::Debug for Client {
@@ -80,8 +117,10 @@ impl Client {
         let transport = Transport::new(&settings)?;
         // The request never changes for a client, so build it once.
         let request = request::build(&settings);
-        let redactor = Redactor::new(&settings.client_id, settings.client_secret.expose());
-        Ok(Client { settings, request, transport, cache: TokenCache::new(), clock, redactor })
+        let redactor = Arc::new(Redactor::new(&settings.client_id, settings.client_secret.expose()));
+        let cache = TokenCache::with_events(Events::new(config.logger().cloned(), Arc::clone(&redactor)));
+        let fetched_in_generation = AtomicU64::new(crate::fork::generation());
+        Ok(Client { settings, request, transport, cache, clock, redactor, fetched_in_generation })
     }
 
     /// A valid token: from memory while fresh, otherwise fetched (by one thread at a time).
@@ -99,11 +138,35 @@ impl Client {
     ///   at once with the same error and a last line `cached: next attempt in N s`, until a fetch
     ///   succeeds or the token is invalidated. A valid cached token is still served meanwhile.
     pub fn token(&self) -> Result<AccessToken> {
-        self.with_token(|token| AccessToken { value: Secret::new(token), expires_in: Duration::ZERO })
-            .map(|mut token| {
-                token.expires_in = self.remaining_lifetime();
-                token
-            })
+        self.get(GetOptions::default())
+    }
+
+    /// A valid token as `token()` gets it, with the choices of `options`: cached only, no early
+    /// refresh, a timeout for this call. `expires_in` is counted from when it was handed out.
+    pub fn get(&self, options: GetOptions) -> Result<AccessToken> {
+        self.with_cached_token(options, |cached, remaining| AccessToken {
+            value: cached.token.clone(),
+            expires_in: remaining,
+            scope: cached.scope.clone(),
+            token_type: cached.token_type.clone(),
+        })
+    }
+
+    /// `get` without the copy: `use_token` sees the cached token and how long it has left.
+    pub(crate) fn with_cached_token<R>(
+        &self,
+        options: GetOptions,
+        use_token: impl FnOnce(&CachedToken, Duration) -> R,
+    ) -> Result<R> {
+        let timeout = options.timeout.unwrap_or(self.settings.timeout);
+        let mode = GetMode { cached_only: options.cached_only, early_refresh: !options.no_early_refresh };
+        self.cache.with_cached(
+            || self.clock.now(),
+            timeout,
+            mode,
+            |deadline| self.fetch(deadline),
+            |cached, at| use_token(cached, cached.remaining(at)),
+        )
     }
 
     /// Calls `use_token` with a valid token without copying it; the fastest way in.
@@ -137,22 +200,66 @@ impl Client {
         )
     }
 
-    fn remaining_lifetime(&self) -> Duration {
-        self.cache.remaining(self.clock.now())
+    /// What this client has done since it was made (counted on slow paths only).
+    pub fn stats(&self) -> Stats {
+        self.cache.stats().snapshot(self.transport.requests_sent(), self.cache.token_left(self.clock.now()))
     }
 
     fn fetch(&self, deadline: Deadline) -> Result<CachedToken> {
+        let events = self.cache.events();
+        let generation = crate::fork::generation();
+        if self.fetched_in_generation.swap(generation, Ordering::Relaxed) != generation {
+            events.emit(LogLevel::Info, || {
+                "this process was forked since the client's last fetch: the child drops the parent's kept-alive \
+                 connection and in-flight fetch, keeps a still-valid token and fetches on its own"
+                    .to_owned()
+            });
+        }
+        events.emit(LogLevel::Debug, || {
+            format!("fetch started: {} (within {} ms)", self.settings.token_url, deadline.remaining().as_millis())
+        });
+        let started = std::time::Instant::now();
+        let mut attempts = 1u32;
         // Defence in depth: whatever a message quotes, no spelling of the secret leaves.
-        self.fetch_unredacted(deadline).map_err(|error| {
+        let fetched = self.fetch_unredacted(deadline, &mut attempts).map_err(|error| {
             let clean = self.redactor.message(error.message(), MAX_MESSAGE_BYTES);
             if clean == error.message() { error } else { error.with_message(clean) }
-        })
+        });
+        let took = started.elapsed();
+        self.cache.stats().fetched(took, fetched.as_ref().err().map(Error::kind));
+        if events.on() {
+            let ms = took.as_secs_f64() * 1e3;
+            match &fetched {
+                Ok(token) => events.emit(LogLevel::Info, || {
+                    format!(
+                        "fetch ended: HCT_OK in {ms:.1} ms after {attempts} attempt{}; the token is valid for {} s",
+                        plural(attempts),
+                        token.remaining(self.clock.now()).as_secs()
+                    )
+                }),
+                Err(error) => events.emit(LogLevel::Error, || {
+                    format!(
+                        "fetch ended: {} in {ms:.1} ms after {attempts} attempt{}: {}",
+                        status_name(error.kind()),
+                        plural(attempts),
+                        error.message()
+                    )
+                }),
+            }
+        }
+        fetched
     }
 
-    fn fetch_unredacted(&self, deadline: Deadline) -> Result<CachedToken> {
+    fn fetch_unredacted(&self, deadline: Deadline, attempts: &mut u32) -> Result<CachedToken> {
         // Count the lifetime from before the request went out: the server's clock started then.
         let sent_at: Now = self.clock.now();
-        let raw = self.transport.send(&self.request, deadline)?;
+        let events = self.cache.events();
+        let raw = self.transport.send_observed(&self.request, deadline, &mut |attempt, wait, why| {
+            *attempts = attempt + 1;
+            events.emit(LogLevel::Warn, || {
+                format!("attempt {attempt} failed ({why}); retrying in {} ms", wait.as_millis())
+            });
+        })?;
         let issued = response::parse(
             &HttpAnswer {
                 status: raw.status,
@@ -168,8 +275,18 @@ impl Client {
             &self.redactor,
         )
         .map_err(|error| with_retry_note(error, raw.retry_note.as_deref()))?;
-        Ok(CachedToken::new(issued.access_token, sent_at, issued.lifetime, self.settings.refresh_skew))
+        Ok(CachedToken::new(issued.access_token, sent_at, issued.lifetime, self.settings.refresh_skew)
+            .with_details(&issued.scope, &issued.token_type))
     }
+}
+
+fn plural(n: u32) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+/// The C status name of an error kind, for events (the same names as hct_status_name).
+fn status_name(kind: ErrorKind) -> &'static str {
+    crate::ffi::status_name_of(kind)
 }
 
 /// A message about a fetch is cut to this (bytes) in the last redaction pass.

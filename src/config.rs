@@ -60,6 +60,8 @@ pub struct Config {
     ca_file: Option<PathBuf>,
     proxy: Option<ProxyUrl>,
     user_agent: Option<String>,
+    /// Where the client sends its events (log.rs); not a key: set with `set_logger`.
+    logger: Option<crate::log::Logger>,
 }
 
 /// A complete, consistent configuration, resolved against its profile.
@@ -85,6 +87,17 @@ pub struct Settings {
 impl Config {
     pub fn new() -> Self {
         Config::default()
+    }
+
+    /// Where clients made from this configuration send their events (`None`: nowhere, the
+    /// default). See `LogLevel` for what is sent.
+    pub fn set_logger(&mut self, logger: Option<crate::log::Logger>) {
+        self.logger = logger;
+    }
+
+    /// The logger `set_logger` set.
+    pub fn logger(&self) -> Option<&crate::log::Logger> {
+        self.logger.as_ref()
     }
 
     /// Sets one key. An empty value clears the key back to its default. Unknown keys and bad

@@ -7,7 +7,9 @@
 use std::fmt;
 
 /// What went wrong, coarse enough to act on in code. Each kind maps to one `hct_status`.
+/// New kinds may be added in a minor version (as statuses are appended in C).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ErrorKind {
     /// A NULL pointer, text that is not UTF-8, or a value of the wrong shape from the caller.
     InvalidArgument,
@@ -29,6 +31,8 @@ pub enum ErrorKind {
     BufferTooSmall,
     /// A bug in hctoken (a caught panic, a broken invariant).
     Internal,
+    /// A cached-only get found no valid token in the cache (nothing was fetched).
+    NoToken,
 }
 
 impl ErrorKind {
@@ -45,6 +49,7 @@ impl ErrorKind {
             ErrorKind::Response => "bad token response",
             ErrorKind::BufferTooSmall => "buffer too small",
             ErrorKind::Internal => "internal error",
+            ErrorKind::NoToken => "no cached token",
         }
     }
 }

@@ -24,17 +24,21 @@ mod fork;
 #[doc(hidden)]
 pub mod fuzzing;
 mod http;
+mod log;
 mod profile;
 mod redact;
 mod request;
 mod response;
 mod retry;
 mod secret;
+mod stats;
 mod tls;
 
-pub use client::{AccessToken, Client};
+pub use client::{AccessToken, Client, GetOptions};
 #[doc(hidden)]
 pub use clock::ManualClock;
 pub use config::{Config, KEYS as CONFIG_KEYS};
 pub use error::{Error, ErrorKind, OAuthDetails, Result};
+pub use log::{LogLevel, Logger};
 pub use profile::Profile;
+pub use stats::Stats;

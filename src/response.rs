@@ -62,6 +62,11 @@ pub struct IssuedToken {
     pub lifetime: Duration,
     #[cfg_attr(not(test), allow(dead_code))]
     pub lifetime_source: LifetimeSource,
+    /// The granted `scope` as the server sent it ("" when it sent none, or not a string).
+    pub scope: String,
+    /// `token_type` as the server sent it, e.g. "bearer" ("" when it sent none); always some
+    /// spelling of bearer (other types are refused).
+    pub token_type: String,
 }
 
 /// What the parser needs to know about the request it answers.
@@ -144,7 +149,13 @@ pub fn parse(answer: &HttpAnswer<'_>, expect: Expectations, redactor: &Redactor)
     check_token_type(object, redactor, also)?;
     let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_secs();
     let (lifetime, lifetime_source) = lifetime(object, access_token.expose(), expect.default_lifetime, now)?;
-    Ok(IssuedToken { access_token, lifetime, lifetime_source })
+    Ok(IssuedToken {
+        access_token,
+        lifetime,
+        lifetime_source,
+        scope: text_field(object, "scope"),
+        token_type: text_field(object, "token_type"),
+    })
 }
 
 /// Whether JSON text nests arrays and objects deeper than `max`: a byte scan that skips
@@ -243,6 +254,15 @@ fn token_field(object: &Map<String, Value>, profile: Profile) -> Result<Secret> 
         profile.token_fields().join(" or "),
         profile.name()
     )))
+}
+
+/// A string member as text a C caller can hold (NUL characters dropped); "" when absent or not
+/// a string.
+fn text_field(object: &Map<String, Value>, name: &str) -> String {
+    match object.get(name) {
+        Some(Value::String(text)) => text.chars().filter(|&c| c != '\0').collect(),
+        _ => String::new(),
+    }
 }
 
 fn check_token_type<'r>(object: &Map<String, Value>, redactor: &Redactor, also: impl FnOnce() -> Option<&'r Redactor>) -> Result<()> {

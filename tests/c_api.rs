@@ -155,6 +155,69 @@ fn require_valgrind() {
     );
 }
 
+/// tests/c/get.c against three servers: usual lifetimes, 6 s tokens, and one that answers
+/// after 5 s. The request counts the program expects are compared with the servers'.
+fn run_get_test(program: &Path, wrapper: &[&str]) {
+    let emulator = Emulator::start();
+    let short_lived = Emulator::start_with(&["--lifetime", "6"]);
+    let slow = Emulator::start_with(&["--latency-ms", "5000"]);
+    // Under valgrind the times are valgrind's (it translates each code path on first use and
+    // runs one thread at a time): statuses only there; plain and ASan runs check the bounds.
+    let mut args = vec![emulator.url.as_str(), short_lived.url.as_str(), slow.url.as_str()];
+    if wrapper.first() == Some(&"valgrind") {
+        args.push("untimed");
+    }
+    let text = run(program, wrapper, &args);
+    let count = |name: &str| -> u64 {
+        text.split_whitespace()
+            .find_map(|word| word.strip_prefix(name)?.strip_prefix('='))
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("the C test reports {name}"))
+    };
+    assert_eq!(emulator.token_requests(), count("expected_token_requests"), "token requests");
+    assert_eq!(short_lived.token_requests(), count("short_lived_requests"), "short-lived token requests");
+    assert_eq!(slow.token_requests(), 2, "the slow server saw the bounded fetch and the waited-on one");
+}
+
+#[test]
+fn c_get_and_tokens() {
+    run_get_test(&compile("get.c", false), &[]);
+}
+
+#[test]
+fn c_get_and_tokens_under_valgrind() {
+    require_valgrind();
+    run_get_test(&compile("get.c", false), VALGRIND);
+}
+
+#[test]
+fn c_get_and_tokens_with_address_sanitizer() {
+    run_get_test(&compile("get.c", true), &[]);
+}
+
+/// tests/c/log.c: the log callback under 8 threads, calling back into the same client.
+fn run_log_test(program: &Path, wrapper: &[&str]) {
+    let emulator = Emulator::start();
+    let unavailable = UnavailableServer::start();
+    run(program, wrapper, &[&emulator.url, &unavailable.url()]);
+}
+
+#[test]
+fn c_log_callback() {
+    run_log_test(&compile("log.c", false), &[]);
+}
+
+#[test]
+fn c_log_callback_under_valgrind() {
+    require_valgrind();
+    run_log_test(&compile("log.c", false), VALGRIND);
+}
+
+#[test]
+fn c_log_callback_with_address_sanitizer() {
+    run_log_test(&compile("log.c", true), &[]);
+}
+
 #[test]
 fn c_api() {
     run_api_test(&compile("test_api.c", false), &[]);

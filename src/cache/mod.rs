@@ -60,6 +60,10 @@ pub struct CachedToken {
     pub wall_refresh_at: Nanos,
     /// `expires_at` on the wall clock: a VM paused or restored from a snapshot moves only this.
     pub wall_expires_at: Nanos,
+    /// The granted scope as the server sent it ("" if none).
+    pub scope: Box<str>,
+    /// The token type as the server sent it ("" if none).
+    pub token_type: Box<str>,
     /// The process generation (`crate::fork::generation()`) the token was cached in.
     generation: u64,
 }
@@ -83,8 +87,17 @@ impl CachedToken {
             expires_at,
             wall_refresh_at: wall_expires_at - skew,
             wall_expires_at,
+            scope: Box::default(),
+            token_type: Box::default(),
             generation,
         }
+    }
+
+    /// The same token with what the server said about it.
+    pub fn with_details(mut self, scope: &str, token_type: &str) -> CachedToken {
+        self.scope = scope.into();
+        self.token_type = token_type.into();
+        self
     }
 
     /// Before the refresh window on both clocks.
@@ -100,11 +113,20 @@ impl CachedToken {
     }
 
     /// How long the token stays valid after `now`, by the clock that says less.
-    fn remaining(&self, now: Now) -> Duration {
+    pub fn remaining(&self, now: Now) -> Duration {
         let mono = self.expires_at.saturating_sub(now.mono);
         let wall = self.wall_expires_at.saturating_sub(now.wall);
         Duration::from_nanos(mono.min(wall))
     }
+}
+
+/// What `with_cached` may do besides serving a fresh token.
+#[derive(Clone, Copy, Debug)]
+pub struct GetMode {
+    /// Never fetch: a valid cached token or `ErrorKind::NoToken`.
+    pub cached_only: bool,
+    /// In the refresh window, this caller may refresh (otherwise it serves the valid token).
+    pub early_refresh: bool,
 }
 
 pub struct TokenCache {
@@ -113,6 +135,10 @@ pub struct TokenCache {
     /// No early refresh starts before this instant (monotonic; after a failed one).
     refresh_not_before: AtomicU64,
     negative: NegativeCache,
+    /// Slow-path counters (`crate::stats`); the cached path never touches them.
+    stats: crate::stats::Counters,
+    /// Where events go (log.rs); emitted with no lock held.
+    events: crate::log::Events,
     /// The process generation counter (`crate::fork`); a private one in tests, which must not
     /// see each other's simulated forks.
     generation: &'static std::sync::atomic::AtomicU64,
@@ -125,8 +151,19 @@ impl Default for TokenCache {
 }
 
 impl TokenCache {
+    #[allow(dead_code)] // clients use with_events
     pub fn new() -> TokenCache {
         TokenCache::default()
+    }
+
+    /// A cache that sends its events (and its client's) to `events`.
+    pub fn with_events(events: crate::log::Events) -> TokenCache {
+        TokenCache { events, ..TokenCache::default() }
+    }
+
+    /// Where this cache's client sends events.
+    pub fn events(&self) -> &crate::log::Events {
+        &self.events
     }
 
     fn with_generation(generation: &'static std::sync::atomic::AtomicU64) -> TokenCache {
@@ -135,6 +172,8 @@ impl TokenCache {
             flights: Slots::new(generation),
             refresh_not_before: AtomicU64::new(0),
             negative: NegativeCache::default(),
+            stats: crate::stats::Counters::default(),
+            events: crate::log::Events::new(None, std::sync::Arc::new(crate::redact::Redactor::empty())),
             generation,
         }
     }
@@ -173,6 +212,43 @@ impl TokenCache {
         Ok(use_token(token.token.expose()))
     }
 
+    /// `with_token` with a choice (`GetMode`), and `use_token` sees the whole cached token and
+    /// the instant it was handed out. Not the cached path of `with_token`: that one stays as it is.
+    pub fn with_cached<R>(
+        &self,
+        now: impl Fn() -> Now,
+        timeout: Duration,
+        mode: GetMode,
+        fetch: impl FnOnce(Deadline) -> Result<CachedToken>,
+        use_token: impl FnOnce(&CachedToken, Now) -> R,
+    ) -> Result<R> {
+        let current = self.current.load();
+        if let Some(cached) = current.as_ref() {
+            let at = now();
+            if cached.is_fresh(at) {
+                return Ok(use_token(cached, at));
+            }
+            if cached.is_valid(at) {
+                if mode.cached_only || !mode.early_refresh {
+                    return Ok(use_token(cached, at));
+                }
+                return match self.refresh_early(cached, at, &now, timeout, fetch)? {
+                    Some(newer) => Ok(use_token(&newer, now())),
+                    None => Ok(use_token(cached, now())),
+                };
+            }
+        }
+        drop(current);
+        if mode.cached_only {
+            return Err(Error::new(
+                crate::error::ErrorKind::NoToken,
+                "no valid token is cached (a cached-only get never fetches one)",
+            ));
+        }
+        let token = self.fetch_or_wait(&now, timeout, fetch)?;
+        Ok(use_token(&token, now()))
+    }
+
     /// Drops the cached token and forgets a remembered refusal, so the next call fetches anew.
     pub fn invalidate(&self) {
         self.current.store(None);
@@ -207,8 +283,20 @@ impl TokenCache {
     }
 
     /// How long the cached token stays valid after `now` (zero when there is none).
+    #[cfg(test)]
     pub fn remaining(&self, now: Now) -> Duration {
         self.current.load().as_deref().map_or(Duration::ZERO, |t| t.remaining(now))
+    }
+
+    /// How long the cached token stays valid after `now`; `None` when none is cached or it
+    /// has expired.
+    pub fn token_left(&self, now: Now) -> Option<Duration> {
+        self.current.load().as_deref().filter(|t| t.is_valid(now)).map(|t| t.remaining(now))
+    }
+
+    /// The slow-path counters.
+    pub fn stats(&self) -> &crate::stats::Counters {
+        &self.stats
     }
 
     /// In the refresh window (`cached` still valid at `at`): refresh unless someone else is, the
@@ -249,14 +337,26 @@ impl TokenCache {
         let still_cached = || self.current.load().as_ref().is_some_and(|current| Arc::ptr_eq(current, cached));
         let Some(takeoff) = self.flights.try_start(generation, still_cached) else { return Ok(None) };
         let budget = timeout.min(cached.remaining(at) / REFRESH_SHARE_OF_REMAINING);
+        self.stats.early_refresh();
         match self.fly(takeoff, now, || fetch(Deadline::after(budget))) {
             Ok(token) => Ok(Some(token)),
             Err(error) => {
+                self.stats.early_refresh_failed();
                 // The fetch took time: serve the cached token only if it is still valid now (and
                 // still cached: an invalidate meanwhile means it was refused).
                 let after = now();
                 match self.current.load_full() {
-                    Some(token) if token.is_valid(after) => Ok(Some(token)),
+                    Some(token) if token.is_valid(after) => {
+                        self.events.emit(crate::log::LogLevel::Warn, || {
+                            format!(
+                                "early refresh failed ({}); the cached token, valid for {} s more, is still served: {}",
+                                error.kind().as_str(),
+                                token.remaining(after).as_secs(),
+                                error.message()
+                            )
+                        });
+                        Ok(Some(token))
+                    }
                     _ => Err(error),
                 }
             }
@@ -275,18 +375,36 @@ impl TokenCache {
     ) -> Outcome {
         let deadline = Deadline::after(timeout);
         loop {
+            let mut remembered = false;
             let joined = self.flights.join(self.generation(), || {
                 // A flight may have landed between our read and taking the lock.
                 let at = now();
                 if let Some(token) = self.current.load_full().filter(|t| t.is_valid(at)) {
                     return Some(Ok(token));
                 }
-                self.negative.check(at.mono).map(Err)
+                self.negative.check(at.mono).map(|refusal| {
+                    self.stats.negative_answer();
+                    remembered = true;
+                    Err(refusal)
+                })
             });
             let flight = match joined {
-                Err(answer) => return answer,
+                Err(answer) => {
+                    // Out of the slot's lock now.
+                    if remembered {
+                        if let Err(error) = &answer {
+                            self.events.emit(crate::log::LogLevel::Debug, || {
+                                format!("answered with a remembered refusal, no request sent: {}", error.message())
+                            });
+                        }
+                    }
+                    return answer;
+                }
                 Ok(Joined::Started(takeoff)) => return self.fly(takeoff, now, || fetch(deadline)),
-                Ok(Joined::Waiting(flight)) => flight,
+                Ok(Joined::Waiting(flight)) => {
+                    self.stats.stampede_join();
+                    flight
+                }
             };
             match flight.wait(deadline) {
                 // The token was valid when it landed; this caller may have joined the flight

@@ -28,6 +28,8 @@ pub fn delayed(cached: &CachedToken, generation: u64, jitter: f64) -> CachedToke
         expires_at: cached.expires_at,
         wall_refresh_at: cached.wall_refresh_at.saturating_add(delay),
         wall_expires_at: cached.wall_expires_at,
+        scope: cached.scope.clone(),
+        token_type: cached.token_type.clone(),
         generation,
     }
 }

@@ -41,6 +41,7 @@ pub fn status_of(kind: ErrorKind) -> hct_status {
         ErrorKind::Response => hct_status::HCT_ERR_RESPONSE,
         ErrorKind::BufferTooSmall => hct_status::HCT_ERR_BUFFER_TOO_SMALL,
         ErrorKind::Internal => hct_status::HCT_ERR_INTERNAL,
+        ErrorKind::NoToken => hct_status::HCT_ERR_NO_TOKEN,
     }
 }
 

@@ -12,6 +12,13 @@
 #![allow(clippy::missing_safety_doc)]
 
 mod boundary;
+mod log;
+mod stats;
+mod token;
+
+pub use log::*;
+pub use stats::hct_client_stats_json;
+pub use token::*;
 
 use std::ffi::{c_char, c_int, CString};
 use std::ptr;
@@ -62,6 +69,10 @@ pub enum hct_status {
     HCT_ERR_BUFFER_TOO_SMALL = 9,
     /// A bug in hctoken; the call had no effect. Please report it.
     HCT_ERR_INTERNAL = 10,
+    /// hct_client_get with HCT_GET_CACHED_ONLY found no valid token in the cache; nothing was
+    /// fetched. (Appended in 0.1: values never change; treat any unknown non-zero status as a
+    /// failure.)
+    HCT_ERR_NO_TOKEN = 11,
 }
 
 /// The library's version, e.g. "0.1.0".
@@ -73,6 +84,36 @@ pub extern "C" fn hct_version() -> *const c_char {
     guard_value(VERSION.as_ptr().cast(), || VERSION.as_ptr().cast())
 }
 
+/// The library's version as a number, HCTOKEN_VERSION_NUMBER of the header it was built with:
+/// MAJOR << 16 | MINOR << 8 | PATCH, e.g. 0x000100 for 0.1.0. A program compares it with the
+/// header's HCTOKEN_VERSION_NUMBER at start-up to learn that the library it runs with is at
+/// least the one it was compiled against.
+///
+/// Threads: any.
+#[no_mangle]
+pub extern "C" fn hct_version_number() -> u32 {
+    guard_value(VERSION_NUMBER, || VERSION_NUMBER)
+}
+
+/// MAJOR << 16 | MINOR << 8 | PATCH from Cargo.toml, as build.rs writes it into the header.
+const VERSION_NUMBER: u32 = (version_part(env!("CARGO_PKG_VERSION_MAJOR")) << 16)
+    | (version_part(env!("CARGO_PKG_VERSION_MINOR")) << 8)
+    | version_part(env!("CARGO_PKG_VERSION_PATCH"));
+
+/// A decimal version part at compile time; more than 255 does not compile.
+const fn version_part(text: &str) -> u32 {
+    let bytes = text.as_bytes();
+    let mut value = 0u32;
+    let mut i = 0;
+    while i < bytes.len() {
+        assert!(bytes[i].is_ascii_digit(), "a version part is decimal");
+        value = value * 10 + (bytes[i] - b'0') as u32;
+        i += 1;
+    }
+    assert!(value <= 255, "a version part above 255 does not fit HCTOKEN_VERSION_NUMBER");
+    value
+}
+
 /// The name of a status code, e.g. "HCT_ERR_OAUTH"; "HCT_UNKNOWN_STATUS" for a value that is
 /// not an hct_status. Takes an int so that any value passed in is safe.
 ///
@@ -81,6 +122,11 @@ pub extern "C" fn hct_version() -> *const c_char {
 pub extern "C" fn hct_status_name(status: c_int) -> *const c_char {
     const UNKNOWN: &str = "HCT_UNKNOWN_STATUS\0";
     guard_value(UNKNOWN.as_ptr().cast(), || status_name(status).as_ptr().cast())
+}
+
+/// The C status name of an error kind, without the NUL (for events).
+pub(crate) fn status_name_of(kind: ErrorKind) -> &'static str {
+    status_name(boundary::status_of(kind) as c_int).trim_end_matches('\0')
 }
 
 fn status_name(status: c_int) -> &'static str {
@@ -96,6 +142,7 @@ fn status_name(status: c_int) -> &'static str {
         8 => "HCT_ERR_RESPONSE\0",
         9 => "HCT_ERR_BUFFER_TOO_SMALL\0",
         10 => "HCT_ERR_INTERNAL\0",
+        11 => "HCT_ERR_NO_TOKEN\0",
         _ => "HCT_UNKNOWN_STATUS\0",
     }
 }
@@ -205,7 +252,7 @@ pub unsafe extern "C" fn hct_client_new(config: *const hct_config, out_client: *
 /// waits for a fetch that a parent's thread had begun (a fetch in flight at the fork is
 /// started afresh in the child) and draws its own retry jitter.
 #[no_mangle]
-pub unsafe extern "C" fn hct_client_get_token(client: *mut hct_client, out_token: *mut *mut c_char) -> hct_status {
+pub unsafe extern "C" fn hct_client_get_token(client: *const hct_client, out_token: *mut *mut c_char) -> hct_status {
     guard(|| {
         check_out(out_token, "out_token")?;
         // SAFETY: checked non-NULL; the caller guarantees it is writable.
@@ -243,7 +290,7 @@ pub unsafe extern "C" fn hct_client_get_token(client: *mut hct_client, out_token
 /// Threads: any number at once on the same client.
 #[no_mangle]
 pub unsafe extern "C" fn hct_client_get_token_into(
-    client: *mut hct_client,
+    client: *const hct_client,
     buf: *mut c_char,
     buf_len: usize,
     out_len: *mut usize,
@@ -291,7 +338,7 @@ pub unsafe extern "C" fn hct_client_get_token_into(
 ///
 /// Threads: any number at once on the same client.
 #[no_mangle]
-pub unsafe extern "C" fn hct_client_invalidate(client: *mut hct_client) -> hct_status {
+pub unsafe extern "C" fn hct_client_invalidate(client: *const hct_client) -> hct_status {
     guard(|| {
         // SAFETY: checked for NULL; a live client by the caller's contract.
         let client = unsafe { arg_ref(client, "client") }?;
@@ -312,7 +359,7 @@ pub unsafe extern "C" fn hct_client_invalidate(client: *mut hct_client) -> hct_s
 /// Ownership: refused_token is only read during the call.
 /// Threads: any number at once on the same client.
 #[no_mangle]
-pub unsafe extern "C" fn hct_client_invalidate_token(client: *mut hct_client, refused_token: *const c_char) -> hct_status {
+pub unsafe extern "C" fn hct_client_invalidate_token(client: *const hct_client, refused_token: *const c_char) -> hct_status {
     guard(|| {
         // SAFETY: checked for NULL; a live client by the caller's contract.
         let client = unsafe { arg_ref(client, "client") }?;

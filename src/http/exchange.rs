@@ -20,18 +20,20 @@ pub struct Answer {
 }
 
 impl Transport {
-    pub(super) fn context<'a>(&'a self, target: &'a Target) -> Context<'a> {
+    /// What messages about this fetch say; the timeout they name is this fetch's budget (the
+    /// client's timeout_ms, or a per-call one).
+    pub(super) fn context<'a>(&'a self, target: &'a Target, deadline: Deadline) -> Context<'a> {
         Context {
             url: &target.url,
             proxy: self.proxy.as_ref().filter(|_| target.https).map(|p| p.shown.as_str()),
-            timeout: self.timeout,
+            timeout: deadline.budget(),
             connect_timeout: self.connect_timeout,
         }
     }
 
     /// One request and its answer, all before `deadline`.
     pub(super) fn attempt(&self, target: &Target, request: &TokenRequest, deadline: Deadline) -> Result<Answer, Failure> {
-        let cx = self.context(target);
+        let cx = self.context(target, deadline);
         let bytes = request_bytes(target, request, &self.user_agent);
         if let Some(mut conn) = self.pool.take() {
             conn.set_deadline(deadline);

@@ -62,9 +62,10 @@ pub struct Transport {
     /// Used for https token URLs only (proxy.rs).
     proxy: Option<proxy::Proxy>,
     user_agent: String,
-    timeout: Duration,
     /// `connect_timeout_ms`, never more than `timeout_ms`.
     connect_timeout: Duration,
+    /// Requests sent (attempts), for `Client::stats`.
+    sent: std::sync::atomic::AtomicU64,
     /// The configured token URL, taken apart once.
     target: Target,
     resolver: resolve::Resolver,
@@ -133,18 +134,35 @@ impl Transport {
             tls: crate::tls::client_config(settings)?,
             proxy: settings.proxy.as_ref().map(proxy::Proxy::new),
             user_agent: settings.user_agent.clone(),
-            timeout: settings.timeout,
             connect_timeout: settings.connect_timeout.min(settings.timeout),
             target: Target::new(&settings.token_url)?,
             resolver: resolve::Resolver::default(),
             proxy_resolver: resolve::Resolver::default(),
             pool: pool::Pool::new(idle_limit),
             hold: hold::Hold::default(),
+            sent: std::sync::atomic::AtomicU64::new(0),
         })
     }
 
+    /// Attempts made so far: requests sent, or tried (one that could not connect counts too).
+    pub fn requests_sent(&self) -> u64 {
+        self.sent.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// Sends the request, retrying transient failures, all before `deadline`.
+    #[allow(dead_code)] // the interface of the time-bounds issue; the client uses send_observed
     pub fn send(&self, request: &TokenRequest, deadline: Deadline) -> Result<RawResponse> {
+        self.send_observed(request, deadline, &mut |_, _, _| {})
+    }
+
+    /// `send`, telling `on_retry` before each retry: the attempt that failed, the wait before
+    /// the next one, and why (a status or an error message, not yet redacted).
+    pub fn send_observed(
+        &self,
+        request: &TokenRequest,
+        deadline: Deadline,
+        on_retry: &mut dyn FnMut(u32, Duration, &str),
+    ) -> Result<RawResponse> {
         let target: Cow<'_, Target> = if request.url == self.target.url {
             Cow::Borrowed(&self.target)
         } else {
@@ -158,8 +176,9 @@ impl Transport {
         loop {
             attempt += 1;
             if deadline.is_past() {
-                return Err(self.context(target).no_time_left(attempt - 1));
+                return Err(self.context(target, deadline).no_time_left(attempt - 1));
             }
+            self.sent.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             let outcome = self.attempt(target, request, deadline);
             let (retryable, retry_after) = match &outcome {
                 Ok(answer) => (retry::is_retryable_status(answer.response.status), answer.retry_after),
@@ -167,6 +186,11 @@ impl Transport {
             };
             let reason = match retry::next(attempt, retryable, retry_after, deadline.remaining()) {
                 Next::RetryAfter(wait) => {
+                    let why = match &outcome {
+                        Ok(answer) => format!("HTTP {}", answer.response.status),
+                        Err(failure) => failure.error.message().to_owned(),
+                    };
+                    on_retry(attempt, wait, &why);
                     // `next` never returns a wait that reaches past the deadline.
                     std::thread::sleep(wait.min(deadline.remaining()));
                     continue;

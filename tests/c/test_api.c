@@ -53,6 +53,15 @@ static hct_client *client_for(const char *profile, const char *path) {
 
 static void test_version_and_status_names(void) {
   CHECK(strlen(hct_version()) > 0, "version");
+  CHECK(hct_version_number() == HCTOKEN_VERSION_NUMBER, "hct_version_number() == HCTOKEN_VERSION_NUMBER");
+  CHECK(HCTOKEN_VERSION_NUMBER == ((HCTOKEN_VERSION_MAJOR << 16) | (HCTOKEN_VERSION_MINOR << 8) | HCTOKEN_VERSION_PATCH),
+        "HCTOKEN_VERSION_NUMBER is MAJOR << 16 | MINOR << 8 | PATCH");
+  CHECK(strcmp(hct_version(), HCTOKEN_VERSION_STRING) == 0, "hct_version() == HCTOKEN_VERSION_STRING");
+  {
+    char text[32];
+    snprintf(text, sizeof text, "%d.%d.%d", HCTOKEN_VERSION_MAJOR, HCTOKEN_VERSION_MINOR, HCTOKEN_VERSION_PATCH);
+    CHECK(strncmp(hct_version(), text, strlen(text)) == 0, "hct_version() starts with MAJOR.MINOR.PATCH");
+  }
   CHECK(strcmp(hct_status_name(HCT_OK), "HCT_OK") == 0, "status name OK");
   CHECK(strcmp(hct_status_name(HCT_ERR_OAUTH), "HCT_ERR_OAUTH") == 0, "status name OAUTH");
   CHECK(strcmp(hct_status_name(HCT_ERR_INTERNAL), "HCT_ERR_INTERNAL") == 0, "status name INTERNAL");

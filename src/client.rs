@@ -10,6 +10,7 @@ use crate::cache::{CachedToken, GetMode, TokenCache};
 use crate::clock::{Clock, ManualClock, Now};
 use crate::config::{Config, Settings};
 use crate::deadline::Deadline;
+use crate::profile::AuthMethod;
 use crate::error::{Error, ErrorKind, Result};
 use crate::redact::Redactor;
 use crate::request::{self, TokenRequest};
@@ -86,6 +87,8 @@ pub struct Client {
     redactor: Arc<Redactor>,
     /// The fork generation this client's last fetch ran in, to report a fork once.
     fetched_in_generation: AtomicU64,
+    /// HTTP Basic with a client id or secret that form-encoding changes: a refusal gets a hint.
+    basic_encoding_changes_credentials: bool,
 }
 
 impl fmt::Debug for Client {
@@ -120,7 +123,20 @@ impl Client {
         let redactor = Arc::new(Redactor::new(&settings.client_id, settings.client_secret.expose()));
         let cache = TokenCache::with_events(Events::new(config.logger().cloned(), Arc::clone(&redactor)));
         let fetched_in_generation = AtomicU64::new(crate::fork::generation());
-        Ok(Client { settings, request, transport, cache, clock, redactor, fetched_in_generation })
+        let basic_encoding_changes_credentials = settings.auth_method == AuthMethod::Basic
+            && [settings.client_id.as_str(), settings.client_secret.expose()]
+                .iter()
+                .any(|text| text.bytes().any(|b| !(b.is_ascii_alphanumeric() || b"*-._".contains(&b))));
+        Ok(Client {
+            settings,
+            request,
+            transport,
+            cache,
+            clock,
+            redactor,
+            fetched_in_generation,
+            basic_encoding_changes_credentials,
+        })
     }
 
     /// A valid token: from memory while fresh, otherwise fetched (by one thread at a time).
@@ -271,6 +287,7 @@ impl Client {
                 profile: self.settings.profile,
                 auth_method: self.settings.auth_method,
                 default_lifetime: self.settings.default_lifetime,
+                basic_encoding_changes_credentials: self.basic_encoding_changes_credentials,
             },
             &self.redactor,
         )

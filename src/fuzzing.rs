@@ -28,7 +28,12 @@ pub fn parse_answer(
     client_secret: &str,
 ) -> Result<(String, Duration)> {
     let redactor = Redactor::new(client_id, client_secret);
-    let expect = Expectations { profile, auth_method: AuthMethod::Post, default_lifetime: Duration::from_secs(300) };
+    let expect = Expectations {
+        profile,
+        auth_method: AuthMethod::Post,
+        default_lifetime: Duration::from_secs(300),
+        basic_encoding_changes_credentials: false,
+    };
     response::parse(&HttpAnswer { status, content_type, location, body }, expect, &redactor)
         .map(|issued| (issued.access_token.expose().to_owned(), issued.lifetime))
         .map_err(|error| {

@@ -75,6 +75,9 @@ pub struct Expectations {
     pub profile: Profile,
     pub auth_method: AuthMethod,
     pub default_lifetime: Duration,
+    /// HTTP Basic with a client id or secret that form-encoding changes (RFC 6749 2.3.1 says to
+    /// encode them; servers disagree on decoding them), for the hint on a refusal.
+    pub basic_encoding_changes_credentials: bool,
 }
 
 /// Reads an answer. `redactor` holds the client's secrets: every server text quoted in an error
@@ -112,7 +115,8 @@ pub fn parse(answer: &HttpAnswer<'_>, expect: Expectations, redactor: &Redactor)
     let also = || token_redactor.get_or_init(|| object.and_then(|o| answer_token(o, expect.profile)).map(Redactor::for_token)).as_ref();
 
     if let Some(details) = object.and_then(|o| oauth_error(o, redactor, also)) {
-        return Err(Error::oauth(details, json_body_hint(expect, answer.status)).with_http_status(answer.status));
+        let hint = refusal_hint(expect, answer.status, Some(&details));
+        return Err(Error::oauth(details, hint).with_http_status(answer.status));
     }
     if !success {
         let mut message = format!(
@@ -123,7 +127,7 @@ pub fn parse(answer: &HttpAnswer<'_>, expect: Expectations, redactor: &Redactor)
         if let Some(content_type) = answer.content_type {
             message.push_str(&format!(" with a body of type {}", redactor.quote(content_type, QUOTE_CONTENT_TYPE, also())));
         }
-        if let Some(hint) = json_body_hint(expect, answer.status) {
+        if let Some(hint) = refusal_hint(expect, answer.status, None) {
             message.push_str(&format!(" ({hint})"));
         }
         return Err(Error::new(ErrorKind::Http, message).with_http_status(answer.status));
@@ -223,13 +227,37 @@ fn oauth_error<'r>(object: &Map<String, Value>, redactor: &Redactor, also: impl 
     })
 }
 
-/// A JSON body refused by a server that wants a form is the most common misconfiguration;
-/// say so where it is likely.
-fn json_body_hint(expect: Expectations, status: u16) -> Option<&'static str> {
-    let likely = matches!(status, 400 | 401 | 415);
-    (expect.auth_method == AuthMethod::Json && likely).then_some(
-        "the request was sent as a JSON body; if this server takes form-urlencoded bodies, use profile generic with auth_method basic or post, or the vendor's own profile",
-    )
+/// Advice for the two misconfigurations a refusal most often comes from, given only where the
+/// answer points to them: a JSON body sent to a server that takes forms, and a Basic credential
+/// whose form-encoding the server decodes differently.
+fn refusal_hint(expect: Expectations, status: u16, oauth: Option<&OAuthDetails>) -> Option<&'static str> {
+    if expect.auth_method == AuthMethod::Json && answer_points_to_the_body_format(status, oauth) {
+        return Some(
+            "the request was sent as a JSON body; if this server takes form-urlencoded bodies, use profile generic with auth_method basic or post, or the vendor's own profile",
+        );
+    }
+    let refused_credentials = match oauth {
+        Some(details) => details.error == "invalid_client",
+        None => status == 401,
+    };
+    if expect.auth_method == AuthMethod::Basic && expect.basic_encoding_changes_credentials && refused_credentials {
+        return Some(
+            "the client id or secret has characters that HTTP Basic form-encodes first (RFC 6749 section 2.3.1) and servers disagree on decoding them; if the credentials are right, try auth_method post",
+        );
+    }
+    None
+}
+
+/// Whether a refusal is about how the body was written (not about who sent it): 415, a bare
+/// 400, or an OAuth `invalid_request` / `unsupported_grant_type`, or a description that talks
+/// about the content type, the form or the grant_type it could not find.
+fn answer_points_to_the_body_format(status: u16, oauth: Option<&OAuthDetails>) -> bool {
+    let Some(details) = oauth else { return matches!(status, 400 | 415) };
+    if status == 415 || matches!(details.error.as_str(), "invalid_request" | "unsupported_grant_type") {
+        return true;
+    }
+    let description = details.description.as_deref().unwrap_or("").to_ascii_lowercase();
+    ["content-type", "content type", "urlencoded", "grant_type", "json", "form"].iter().any(|w| description.contains(w))
 }
 
 fn token_field(object: &Map<String, Value>, profile: Profile) -> Result<Secret> {
@@ -395,6 +423,7 @@ mod tests {
         profile: Profile::Generic,
         auth_method: AuthMethod::Basic,
         default_lifetime: Duration::from_secs(300),
+        basic_encoding_changes_credentials: false,
     };
 
     fn ok(body: &str) -> Result<IssuedToken> {
@@ -583,6 +612,31 @@ mod tests {
     }
 
     #[test]
+    fn the_json_body_hint_comes_only_when_the_answer_points_to_the_body() {
+        let json = Expectations { profile: Profile::ChangeHealthcareV2, auth_method: AuthMethod::Json, ..GENERIC };
+        for (status, body) in [(401, r#"{"error":"invalid_client"}"#), (401, ""), (400, r#"{"error":"invalid_scope"}"#)] {
+            let err = parse_with(status, body, json).unwrap_err();
+            assert!(!err.message().contains("JSON body"), "{status} {body}: {}", err.message());
+        }
+        let err = parse_with(400, r#"{"error":"invalid_client","error_description":"unsupported content-type"}"#, json).unwrap_err();
+        assert!(err.message().contains("JSON body"), "{}", err.message());
+    }
+
+    #[test]
+    fn a_basic_credential_that_form_encoding_changes_gets_the_post_hint_on_a_refusal() {
+        let changed = Expectations { basic_encoding_changes_credentials: true, ..GENERIC };
+        for (status, body) in [(401, r#"{"error":"invalid_client"}"#), (401, "")] {
+            let err = parse_with(status, body, changed).unwrap_err();
+            assert!(err.message().contains("try auth_method post"), "{status} {body}: {}", err.message());
+        }
+        // Not for other refusals, and not when encoding changes nothing.
+        let err = parse_with(400, r#"{"error":"invalid_scope"}"#, changed).unwrap_err();
+        assert!(!err.message().contains("auth_method post"), "{}", err.message());
+        let err = parse_with(401, r#"{"error":"invalid_client"}"#, GENERIC).unwrap_err();
+        assert!(!err.message().contains("auth_method post"), "{}", err.message());
+    }
+
+    #[test]
     fn a_json_body_refused_by_the_server_says_which_profile_to_pick() {
         let json = Expectations { profile: Profile::ChangeHealthcareV2, auth_method: AuthMethod::Json, ..GENERIC };
         let err = parse_with(400, r#"{"error":"invalid_request","error_description":"no grant_type"}"#, json).unwrap_err();
@@ -651,6 +705,7 @@ mod tests {
                 profile,
                 auth_method,
                 default_lifetime: Duration::from_secs(secs),
+                basic_encoding_changes_credentials: false,
             })
     }
 

@@ -28,6 +28,7 @@ namespace HcToken
         /// <exception cref="ArgumentException">A value contains a NUL character, or a key is set twice.</exception>
         /// <exception cref="HcTokenException">The library refused the configuration (Status says why).</exception>
         /// <exception cref="DllNotFoundException">The native library was not found (the message says where it is looked for).</exception>
+        /// <exception cref="NotSupportedException">The native library is older than this binding needs (the message names both versions).</exception>
         public TokenClient(TokenClientOptions options)
         {
             if (options == null)
@@ -36,6 +37,7 @@ namespace HcToken
             }
 
             List<KeyValuePair<string, string>> entries = options.ToConfigEntries();
+            VersionCheck.EnsureCompatible();
             using (ConfigHandle config = NativeLibraryLoader.FirstCall(NativeMethods.hct_config_new))
             {
                 if (config.IsInvalid)

@@ -28,6 +28,7 @@ namespace HcToken.Tests
                     using (var fixture = new Fixture(args[0]))
                     {
                         ProfileTests.Register(runner, fixture);
+                        VersionTests.Register(runner, fixture);
                         CacheTests.Register(runner, fixture);
                         ErrorTests.Register(runner, fixture);
                         ConcurrencyTests.Register(runner, fixture);

@@ -19,6 +19,9 @@ namespace HcToken.Native
         internal static extern IntPtr hct_version();
 
         [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint hct_version_number();
+
+        [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl)]
         internal static extern IntPtr hct_status_name(int status);
 
         [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl)]

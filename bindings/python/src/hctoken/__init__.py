@@ -30,6 +30,7 @@ from ._errors import (
     TimeoutError,
     TlsError,
 )
+from ._token import Token
 from ._version import __version__
 
 __all__ = [
@@ -47,6 +48,7 @@ __all__ = [
     "ResponseError",
     "TimeoutError",
     "TlsError",
+    "Token",
     "__version__",
     "library_path",
     "native_version",

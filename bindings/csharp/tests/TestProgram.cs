@@ -30,6 +30,7 @@ namespace HcToken.Tests
                         ProfileTests.Register(runner, fixture);
                         VersionTests.Register(runner, fixture);
                         CacheTests.Register(runner, fixture);
+                        GetTokenTests.Register(runner, fixture);
                         ErrorTests.Register(runner, fixture);
                         ConcurrencyTests.Register(runner, fixture);
                         DisposeTests.Register(runner, fixture);

@@ -29,6 +29,7 @@ namespace HcToken.Tests
                     {
                         ProfileTests.Register(runner, fixture);
                         VersionTests.Register(runner, fixture);
+                        HeaderTests.Register(runner, fixture);
                         CacheTests.Register(runner, fixture);
                         GetTokenTests.Register(runner, fixture);
                         ErrorTests.Register(runner, fixture);

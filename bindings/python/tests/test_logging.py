@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import threading
 
 import pytest
 from token_server import CLIENT_ID, CLIENT_SECRET, TokenServer
@@ -47,6 +48,7 @@ def test_a_fetch_gives_info_and_debug_records_without_secret_or_token(
     for record in records:
         assert token.value not in record.getMessage()
         assert CLIENT_SECRET not in record.getMessage()
+        assert record.thread == threading.get_ident()  # on the calling thread
 
 
 def test_nothing_is_formatted_when_the_logger_is_off(

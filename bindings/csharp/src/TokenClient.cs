@@ -50,6 +50,7 @@ namespace HcToken
                     Set(config, entry.Key, entry.Value);
                 }
 
+                NativeErrors.ThrowIfFailed(NativeMethods.hct_config_set_log_callback(config, HcTokenTrace.Callback, IntPtr.Zero));
                 ClientHandle client;
                 int status = NativeMethods.hct_client_new(config, out client);
                 HcTokenException error = NativeErrors.FromStatus(status);

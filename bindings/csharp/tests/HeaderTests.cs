@@ -32,6 +32,8 @@ namespace HcToken.Tests
             { "consthct_token*", new[] { typeof(IntPtr) } },
             { "hct_token*", new[] { typeof(IntPtr) } },
             { "hct_token**", new[] { typeof(IntPtr).MakeByRefType() } },
+            { "hct_log_callback", new[] { typeof(NativeMethods.LogCallback) } },
+            { "void*", new[] { typeof(IntPtr) } },
         };
 
         internal static void Register(TestRunner runner, Fixture fixture)
@@ -48,7 +50,7 @@ namespace HcToken.Tests
                 var expected = new[]
                 {
                     "hct_version_number", "hct_client_get", "hct_token_value", "hct_token_length", "hct_token_expires_in_ms",
-                    "hct_token_scope", "hct_token_type", "hct_token_free", "hct_client_stats_json",
+                    "hct_token_scope", "hct_token_type", "hct_token_free", "hct_client_stats_json", "hct_config_set_log_callback",
                 };
                 foreach (string name in expected)
                 {

@@ -32,6 +32,7 @@ namespace HcToken.Tests
                         HeaderTests.Register(runner, fixture);
                         CacheTests.Register(runner, fixture);
                         GetTokenTests.Register(runner, fixture);
+                        TraceTests.Register(runner, fixture);
                         ErrorTests.Register(runner, fixture);
                         ConcurrencyTests.Register(runner, fixture);
                         DisposeTests.Register(runner, fixture);

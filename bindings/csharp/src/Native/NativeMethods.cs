@@ -75,6 +75,12 @@ namespace HcToken.Native
         [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl)]
         internal static extern void hct_token_free(IntPtr token);
 
+        [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
+        internal delegate void LogCallback(IntPtr userdata, int level, IntPtr message);
+
+        [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern int hct_config_set_log_callback(ConfigHandle config, LogCallback callback, IntPtr userdata);
+
         [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl)]
         internal static extern int hct_client_stats_json(ClientHandle client, out IntPtr json);
     }

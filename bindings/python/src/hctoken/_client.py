@@ -131,7 +131,8 @@ class Client:
             )
         try:
             lib = self._lib
-            value = ctypes.string_at(lib.hct_token_value(out), lib.hct_token_length(out))
+            # c_char_p copies the NUL-terminated value (a token holds no NUL) into bytes.
+            value: bytes = lib.hct_token_value(out) or b""
             return Token(
                 value=value.decode("utf-8"),
                 expires_in=lib.hct_token_expires_in_ms(out) / 1000.0,

@@ -35,5 +35,6 @@ mcs "${mcs_flags[@]}" -target:exe -out:"$out_dir/HcToken.Example.exe" -r:"$out_d
     "$repo_root"/examples/csharp/*.cs
 
 # Mono finds libhctoken.so for DllImport("hctoken") through the loader's search path.
+export HCTOKEN_HEADER="$repo_root/include/hctoken.h"  # for the prototypes-against-header test
 export LD_LIBRARY_PATH="$target_dir/debug${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 exec mono --debug "$out_dir/HcToken.Tests.exe" "$target_dir/debug/hctoken" "$out_dir/HcToken.Example.exe"

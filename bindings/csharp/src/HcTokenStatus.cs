@@ -27,5 +27,7 @@ namespace HcToken
         BufferTooSmall = 9,
         /// <summary>HCT_ERR_INTERNAL: a bug in the library (a caught panic).</summary>
         Internal = 10,
+        /// <summary>HCT_ERR_NO_TOKEN: a cached-only request found no valid token in the cache; nothing was fetched.</summary>
+        NoToken = 11,
     }
 }

@@ -28,6 +28,7 @@ namespace HcToken
         /// <exception cref="ArgumentException">A value contains a NUL character, or a key is set twice.</exception>
         /// <exception cref="HcTokenException">The library refused the configuration (Status says why).</exception>
         /// <exception cref="DllNotFoundException">The native library was not found (the message says where it is looked for).</exception>
+        /// <exception cref="NotSupportedException">The native library is older than this binding needs (the message names both versions).</exception>
         public TokenClient(TokenClientOptions options)
         {
             if (options == null)
@@ -36,6 +37,7 @@ namespace HcToken
             }
 
             List<KeyValuePair<string, string>> entries = options.ToConfigEntries();
+            VersionCheck.EnsureCompatible();
             using (ConfigHandle config = NativeLibraryLoader.FirstCall(NativeMethods.hct_config_new))
             {
                 if (config.IsInvalid)
@@ -48,6 +50,7 @@ namespace HcToken
                     Set(config, entry.Key, entry.Value);
                 }
 
+                NativeErrors.ThrowIfFailed(NativeMethods.hct_config_set_log_callback(config, HcTokenTrace.Callback, IntPtr.Zero));
                 ClientHandle client;
                 int status = NativeMethods.hct_client_new(config, out client);
                 HcTokenException error = NativeErrors.FromStatus(status);
@@ -107,7 +110,100 @@ namespace HcToken
         }
 
         /// <summary>
-        /// <see cref="GetToken"/> on a thread-pool thread, so an async caller's thread is not held
+        /// Returns a valid access token with what the server said about it, with the choices of
+        /// <paramref name="options"/> (cached only, no early refresh, a bound on this call).
+        /// </summary>
+        /// <exception cref="ArgumentNullException"><paramref name="options"/> is null.</exception>
+        /// <exception cref="ArgumentOutOfRangeException">options.Timeout is zero, negative or too large.</exception>
+        /// <exception cref="ObjectDisposedException">The client has been disposed.</exception>
+        /// <exception cref="OAuthException">The token endpoint refused the request.</exception>
+        /// <exception cref="HcTokenException">Any other failure; Status is <see cref="HcTokenStatus.NoToken"/> for CachedOnly with nothing cached.</exception>
+        public TokenInfo GetToken(TokenRequestOptions options)
+        {
+            if (options == null)
+            {
+                throw new ArgumentNullException(nameof(options));
+            }
+
+            uint flags = options.NativeFlags();
+            uint timeoutMs = options.NativeTimeoutMs();
+            ThrowIfDisposed();
+            IntPtr token = IntPtr.Zero;
+            int status;
+            try
+            {
+                status = NativeMethods.hct_client_get(handle, flags, timeoutMs, out token);
+            }
+            catch (ObjectDisposedException)
+            {
+                throw Disposed();
+            }
+
+            HcTokenException error = NativeErrors.FromStatus(status);
+            try
+            {
+                if (error != null)
+                {
+                    throw error;
+                }
+
+                return new TokenInfo(
+                    Utf8Marshal.FromNative(NativeMethods.hct_token_value(token)),
+                    TimeSpan.FromMilliseconds(NativeMethods.hct_token_expires_in_ms(token)),
+                    Utf8Marshal.FromNative(NativeMethods.hct_token_scope(token)) ?? string.Empty,
+                    Utf8Marshal.FromNative(NativeMethods.hct_token_type(token)) ?? string.Empty);
+            }
+            finally
+            {
+                if (token != IntPtr.Zero)
+                {
+                    NativeMethods.hct_token_free(token);
+                }
+            }
+        }
+
+        /// <summary>
+        /// The client's counters since it was made, as the library's JSON object (hct_client_stats_json;
+        /// the fields are documented in hctoken.h: token_requests, fetches, failures, early_refreshes,
+        /// early_refresh_failures, stampede_joins, negative_cache_answers, last_fetch_latency_ms,
+        /// token_seconds_left, last_error_status). Returned as text: the binding uses no JSON library.
+        /// </summary>
+        /// <exception cref="ObjectDisposedException">The client has been disposed.</exception>
+        public string GetStatsJson()
+        {
+            ThrowIfDisposed();
+            IntPtr json = IntPtr.Zero;
+            int status;
+            try
+            {
+                status = NativeMethods.hct_client_stats_json(handle, out json);
+            }
+            catch (ObjectDisposedException)
+            {
+                throw Disposed();
+            }
+
+            HcTokenException error = NativeErrors.FromStatus(status);
+            try
+            {
+                if (error != null)
+                {
+                    throw error;
+                }
+
+                return Utf8Marshal.FromNative(json);
+            }
+            finally
+            {
+                if (json != IntPtr.Zero)
+                {
+                    NativeMethods.hct_string_free(json);
+                }
+            }
+        }
+
+        /// <summary>
+        /// <see cref="GetToken()"/> on a thread-pool thread, so an async caller's thread is not held
         /// while a token is requested. Cancellation stops only a call that has not started yet.
         /// </summary>
         /// <exception cref="ObjectDisposedException">The client has been disposed.</exception>
@@ -118,7 +214,7 @@ namespace HcToken
         }
 
         /// <summary>
-        /// Drops the cached token, whatever it is, so the next <see cref="GetToken"/> requests a new one.
+        /// Drops the cached token, whatever it is, so the next <see cref="GetToken()"/> requests a new one.
         /// After an API refused a token with HTTP 401, prefer <see cref="InvalidateToken"/>, which drops
         /// it only if no other thread has replaced it already.
         /// </summary>

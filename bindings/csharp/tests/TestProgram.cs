@@ -28,7 +28,11 @@ namespace HcToken.Tests
                     using (var fixture = new Fixture(args[0]))
                     {
                         ProfileTests.Register(runner, fixture);
+                        VersionTests.Register(runner, fixture);
+                        HeaderTests.Register(runner, fixture);
                         CacheTests.Register(runner, fixture);
+                        GetTokenTests.Register(runner, fixture);
+                        TraceTests.Register(runner, fixture);
                         ErrorTests.Register(runner, fixture);
                         ConcurrencyTests.Register(runner, fixture);
                         DisposeTests.Register(runner, fixture);

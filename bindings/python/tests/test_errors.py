@@ -201,5 +201,5 @@ def test_every_status_maps_to_its_class_and_the_library_name() -> None:
     for code, error_class in _errors.ERROR_CLASSES.items():
         assert issubclass(error_class, hctoken.Error)
         assert lib.hct_status_name(code).decode() == error_class.status
-    assert set(_errors.ERROR_CLASSES) == set(range(1, 11))
+    assert set(_errors.ERROR_CLASSES) == set(range(1, 12))
     assert lib.hct_status_name(0).decode() == "HCT_OK"

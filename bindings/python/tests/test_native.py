@@ -6,7 +6,7 @@ import os
 import re
 import subprocess
 import sys
-from ctypes import POINTER, c_char, c_char_p, c_int, c_size_t
+from ctypes import POINTER, c_char, c_char_p, c_int, c_int64, c_size_t, c_uint32, c_void_p
 from pathlib import Path
 from typing import Any, Dict, List, Tuple
 
@@ -33,6 +33,13 @@ C_TO_CTYPES: Dict[str, Any] = {
     "hct_client*": POINTER(_native.HctClient),
     "const hct_client*": POINTER(_native.HctClient),
     "hct_client**": POINTER(POINTER(_native.HctClient)),
+    "uint32_t": c_uint32,
+    "int64_t": c_int64,
+    "void*": c_void_p,
+    "hct_log_callback": _native.LOG_CALLBACK,
+    "const hct_token*": POINTER(_native.HctToken),
+    "hct_token*": POINTER(_native.HctToken),
+    "hct_token**": POINTER(POINTER(_native.HctToken)),
 }
 
 
@@ -78,6 +85,10 @@ def test_every_function_of_the_issue_is_bound() -> None:
         "hct_version", "hct_status_name", "hct_last_error_message", "hct_config_new",
         "hct_config_set", "hct_config_free", "hct_client_new", "hct_client_get_token",
         "hct_client_get_token_into", "hct_client_invalidate", "hct_client_free", "hct_string_free",
+        # issue 12
+        "hct_version_number", "hct_client_get", "hct_token_value", "hct_token_length",
+        "hct_token_expires_in_ms", "hct_token_scope", "hct_token_type", "hct_token_free",
+        "hct_client_stats_json", "hct_config_set_log_callback",
     }  # fmt: skip
     assert issue_functions <= set(_native.PROTOTYPES)
     lib = _native.library()
@@ -140,3 +151,28 @@ def test_the_system_loader_comes_last() -> None:
 
 def test_package_is_typed() -> None:
     assert (Path(hctoken.__file__).parent / "py.typed").is_file()
+
+
+def test_the_library_version_is_checked_at_load() -> None:
+    lib = _native.library()
+    assert lib.hct_version_number() >= _native.REQUIRED_VERSION_NUMBER
+    _native.check_version(_native.REQUIRED_VERSION_NUMBER)  # equal is enough
+    _native.check_version(_native.REQUIRED_VERSION_NUMBER + 1)
+
+
+def test_an_older_library_is_refused_with_both_versions_named() -> None:
+    import pytest
+
+    with pytest.raises(OSError) as raised:
+        _native.check_version(0x000009, "libold.so")
+    message = str(raised.value)
+    assert "libold.so" in message
+    assert "0.0.9" in message and "0.1.0" in message
+
+
+def test_status_11_is_no_token_error() -> None:
+    from hctoken import _errors
+
+    assert _errors.ERROR_CLASSES[11] is hctoken.NoTokenError
+    assert hctoken.NoTokenError.status == "HCT_ERR_NO_TOKEN"
+    assert _native.library().hct_status_name(11) == b"HCT_ERR_NO_TOKEN"

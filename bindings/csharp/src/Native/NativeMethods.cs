@@ -19,6 +19,9 @@ namespace HcToken.Native
         internal static extern IntPtr hct_version();
 
         [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint hct_version_number();
+
+        [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl)]
         internal static extern IntPtr hct_status_name(int status);
 
         [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl)]
@@ -50,5 +53,35 @@ namespace HcToken.Native
 
         [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl)]
         internal static extern void hct_string_free(IntPtr text);
+
+        [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern int hct_client_get(ClientHandle client, uint flags, uint timeoutMs, out IntPtr token);
+
+        [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern IntPtr hct_token_value(IntPtr token);
+
+        [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern UIntPtr hct_token_length(IntPtr token);
+
+        [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern long hct_token_expires_in_ms(IntPtr token);
+
+        [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern IntPtr hct_token_scope(IntPtr token);
+
+        [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern IntPtr hct_token_type(IntPtr token);
+
+        [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern void hct_token_free(IntPtr token);
+
+        [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
+        internal delegate void LogCallback(IntPtr userdata, int level, IntPtr message);
+
+        [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern int hct_config_set_log_callback(ConfigHandle config, LogCallback callback, IntPtr userdata);
+
+        [DllImport(LibraryName, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern int hct_client_stats_json(ClientHandle client, out IntPtr json);
     }
 }

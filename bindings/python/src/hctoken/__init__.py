@@ -24,11 +24,13 @@ from ._errors import (
     InternalError,
     InvalidArgumentError,
     NetworkError,
+    NoTokenError,
     OAuthError,
     ResponseError,
     TimeoutError,
     TlsError,
 )
+from ._token import Token
 from ._version import __version__
 
 __all__ = [
@@ -40,11 +42,13 @@ __all__ = [
     "InternalError",
     "InvalidArgumentError",
     "NetworkError",
+    "NoTokenError",
     "OAuthError",
     "OptionValue",
     "ResponseError",
     "TimeoutError",
     "TlsError",
+    "Token",
     "__version__",
     "library_path",
     "native_version",

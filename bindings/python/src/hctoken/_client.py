@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import ctypes
+import json
 import os
 import threading
 import weakref
 from contextlib import contextmanager
 from ctypes import POINTER, c_char
 from types import TracebackType
-from typing import Any, Iterator, List, Optional, Tuple, Type, Union
+from typing import Any, Dict, Iterator, List, Optional, Tuple, Type, Union
 
-from . import _native
+from . import _log, _native
 from ._errors import InvalidArgumentError, raise_for_status
+from ._token import Token
+
+# hct_client_get takes a uint32_t timeout.
+_MAX_TIMEOUT_MS = 0xFFFFFFFF
 
 #: What a configuration value may be: text, a whole number (e.g. timeout_ms=2000), or a path.
 OptionValue = Union[str, int, "os.PathLike[str]"]
@@ -34,6 +39,9 @@ class Client:
     A client survives fork (multiprocessing's fork start method, gunicorn --preload, celery
     prefork): in the child, calls that were in flight in the parent's other threads do not exist,
     so the child's `close()` does not wait for them, and the child's calls go on normally.
+
+    The library's events (fetches, retries, a failed early refresh, ...) go to the standard
+    `logging` logger "hctoken"; they never contain the client secret or a token.
     """
 
     def __init__(
@@ -58,11 +66,14 @@ class Client:
             (key, _encode(key, value)) for key, value in settings.items() if value is not None
         ]
         self._lib = _native.library()
-        handle = _new_client(self._lib, encoded)
+        # The native client calls this for its events; it must live as long as the client, so the
+        # finalizer (which frees the client) holds it too.
+        log_callback = _log.make_callback()
+        handle = _new_client(self._lib, encoded, log_callback)
         # Frees the native client when this object is garbage-collected without close(). Not at
         # interpreter exit: a daemon thread may still be inside a call then, and the process's
         # memory goes away anyway.
-        self._finalizer = weakref.finalize(self, self._lib.hct_client_free, handle)
+        self._finalizer = weakref.finalize(self, _free_client, self._lib, handle, log_callback)
         self._finalizer.atexit = False
         self._handle = handle
         self._calls = threading.Condition()
@@ -78,6 +89,72 @@ class Client:
             raise_for_status(self._lib.hct_client_get_token(handle, ctypes.byref(out)))
         try:
             return ctypes.string_at(out).decode("utf-8")
+        finally:
+            self._lib.hct_string_free(out)
+
+    def get(
+        self,
+        *,
+        cached_only: bool = False,
+        no_early_refresh: bool = False,
+        timeout_ms: Optional[int] = None,
+    ) -> Token:
+        """A valid token and what the server said about it (hct_client_get).
+
+        cached_only: never fetch; NoTokenError when no valid token is cached.
+        no_early_refresh: inside the refresh window, return the still-valid token at once and
+        leave the refresh to another caller.
+        timeout_ms: a bound on this call, waiting for another thread's fetch included
+        (TimeoutError after it); None means the client's timeout_ms. A positive whole number.
+        """
+        flags = 0
+        if _flag("cached_only", cached_only):
+            flags |= _native.HCT_GET_CACHED_ONLY
+        if _flag("no_early_refresh", no_early_refresh):
+            flags |= _native.HCT_GET_NO_EARLY_REFRESH
+        if timeout_ms is None:
+            native_timeout = 0
+        else:
+            if isinstance(timeout_ms, bool) or not isinstance(timeout_ms, int):
+                raise TypeError(
+                    f"hctoken: timeout_ms must be an int or None, not {type(timeout_ms).__name__}"
+                )
+            if not 1 <= timeout_ms <= _MAX_TIMEOUT_MS:
+                # 0 would mean "the client's timeout" to the library: not what a caller asking
+                # for 0 ms means.
+                raise ValueError(f"hctoken: timeout_ms must be 1 ... {_MAX_TIMEOUT_MS}")
+            native_timeout = timeout_ms
+        out = POINTER(_native.HctToken)()
+        with self._borrow() as handle:
+            raise_for_status(
+                self._lib.hct_client_get(handle, flags, native_timeout, ctypes.byref(out))
+            )
+        try:
+            lib = self._lib
+            # c_char_p copies the NUL-terminated value (a token holds no NUL) into bytes.
+            value: bytes = lib.hct_token_value(out) or b""
+            return Token(
+                value=value.decode("utf-8"),
+                expires_in=lib.hct_token_expires_in_ms(out) / 1000.0,
+                scope=(lib.hct_token_scope(out) or b"").decode("utf-8", "replace"),
+                token_type=(lib.hct_token_type(out) or b"").decode("utf-8", "replace"),
+            )
+        finally:
+            self._lib.hct_token_free(out)
+
+    def stats(self) -> Dict[str, Any]:
+        """The client's counters since it was made (hct_client_stats_json; see include/hctoken.h).
+
+        Keys include token_requests, fetches, failures (by status name), early_refreshes,
+        early_refresh_failures, stampede_joins, negative_cache_answers, last_fetch_latency_ms,
+        token_seconds_left and last_error_status; a minor version may add keys.
+        """
+        out = POINTER(c_char)()
+        with self._borrow() as handle:
+            raise_for_status(self._lib.hct_client_stats_json(handle, ctypes.byref(out)))
+        try:
+            result: Dict[str, Any] = json.loads(ctypes.string_at(out).decode("utf-8"))
+            return result
         finally:
             self._lib.hct_string_free(out)
 
@@ -193,13 +270,26 @@ def _encode(key: str, value: OptionValue) -> bytes:
     return text.encode("utf-8", "surrogatepass")
 
 
-def _new_client(lib: ctypes.CDLL, settings: List[Tuple[str, bytes]]) -> Any:
+def _flag(name: str, value: bool) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError(f"hctoken: {name} must be a bool, not {type(value).__name__}")
+    return value
+
+
+def _free_client(lib: ctypes.CDLL, handle: Any, log_callback: Any) -> None:
+    # log_callback is an argument only so that it lives until the native client is freed.
+    lib.hct_client_free(handle)
+    del log_callback
+
+
+def _new_client(lib: ctypes.CDLL, settings: List[Tuple[str, bytes]], log_callback: Any) -> Any:
     config = lib.hct_config_new()
     if not config:
         raise MemoryError("hctoken: hct_config_new returned NULL")
     try:
         for key, value in settings:
             raise_for_status(lib.hct_config_set(config, key.encode("utf-8"), value))
+        raise_for_status(lib.hct_config_set_log_callback(config, log_callback, None))
         handle = POINTER(_native.HctClient)()
         raise_for_status(lib.hct_client_new(config, ctypes.byref(handle)))
         return handle

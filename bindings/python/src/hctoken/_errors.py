@@ -123,6 +123,13 @@ class InternalError(Error):
     code = 10
 
 
+class NoTokenError(Error):
+    """Client.get(cached_only=True) found no valid token in the cache; nothing was fetched."""
+
+    status = "HCT_ERR_NO_TOKEN"
+    code = 11
+
+
 ERROR_CLASSES: Dict[int, Type[Error]] = {
     cls.code: cls
     for cls in (
@@ -136,6 +143,7 @@ ERROR_CLASSES: Dict[int, Type[Error]] = {
         ResponseError,
         BufferTooSmallError,
         InternalError,
+        NoTokenError,
     )
 }
 

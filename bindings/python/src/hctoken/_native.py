@@ -13,7 +13,7 @@ import importlib.machinery
 import os
 import sys
 import threading
-from ctypes import POINTER, c_char, c_char_p, c_int, c_size_t
+from ctypes import CFUNCTYPE, POINTER, c_char, c_char_p, c_int, c_int64, c_size_t, c_uint32, c_void_p
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
@@ -30,6 +30,28 @@ class HctConfig(ctypes.Structure):
 
 class HctClient(ctypes.Structure):
     """The opaque `hct_client` of the C ABI; only pointers to it are used."""
+
+
+class HctToken(ctypes.Structure):
+    """The opaque `hct_token` of the C ABI; only pointers to it are used."""
+
+
+# typedef void (*hct_log_callback)(void *userdata, int level, const char *message);
+LOG_CALLBACK = CFUNCTYPE(None, c_void_p, c_int, c_char_p)
+
+# The library version this binding was written for (HCTOKEN_VERSION_NUMBER of its header,
+# MAJOR << 16 | MINOR << 8 | PATCH); an older library lacks functions or statuses it uses.
+REQUIRED_VERSION_NUMBER = 0x000100
+
+# hct_client_get flags.
+HCT_GET_CACHED_ONLY = 1
+HCT_GET_NO_EARLY_REFRESH = 2
+
+# Log levels of hct_log_callback.
+HCT_LOG_ERROR = 1
+HCT_LOG_WARN = 2
+HCT_LOG_INFO = 3
+HCT_LOG_DEBUG = 4
 
 
 # `hct_status` is a C enum, passed and returned as an int.
@@ -55,6 +77,19 @@ PROTOTYPES: Dict[str, Tuple[Any, List[Any]]] = {
     "hct_client_invalidate_token": (HCT_STATUS, [POINTER(HctClient), c_char_p]),
     "hct_client_free": (None, [POINTER(HctClient)]),
     "hct_string_free": (None, [POINTER(c_char)]),
+    "hct_version_number": (c_uint32, []),
+    "hct_client_get": (
+        HCT_STATUS,
+        [POINTER(HctClient), c_uint32, c_uint32, POINTER(POINTER(HctToken))],
+    ),
+    "hct_token_value": (c_char_p, [POINTER(HctToken)]),
+    "hct_token_length": (c_size_t, [POINTER(HctToken)]),
+    "hct_token_expires_in_ms": (c_int64, [POINTER(HctToken)]),
+    "hct_token_scope": (c_char_p, [POINTER(HctToken)]),
+    "hct_token_type": (c_char_p, [POINTER(HctToken)]),
+    "hct_token_free": (None, [POINTER(HctToken)]),
+    "hct_client_stats_json": (HCT_STATUS, [POINTER(HctClient), POINTER(POINTER(c_char))]),
+    "hct_config_set_log_callback": (HCT_STATUS, [POINTER(HctConfig), LOG_CALLBACK, c_void_p]),
 }
 
 _lock = threading.Lock()
@@ -88,6 +123,7 @@ def _load() -> Tuple[ctypes.CDLL, str]:
         if _loaded is None:
             lib, where = _open()
             _declare(lib, where)
+            check_version(lib.hct_version_number(), where)
             _loaded = (lib, where)
         return _loaded
 
@@ -141,6 +177,12 @@ def _system_names() -> List[str]:
 
 
 def _declare(lib: ctypes.CDLL, where: str) -> None:
+    if not hasattr(lib, "hct_version_number"):
+        raise OSError(
+            f"hctoken: {where} has no hct_version_number, so it is older than the "
+            f"{_version_text(REQUIRED_VERSION_NUMBER)} (0x{REQUIRED_VERSION_NUMBER:06x}) this "
+            "binding needs. Install a newer libhctoken."
+        )
     for name, (restype, argtypes) in PROTOTYPES.items():
         try:
             function = getattr(lib, name)
@@ -150,3 +192,17 @@ def _declare(lib: ctypes.CDLL, where: str) -> None:
             ) from exc
         function.restype = restype
         function.argtypes = argtypes
+
+
+def _version_text(number: int) -> str:
+    return f"{(number >> 16) & 0xFF}.{(number >> 8) & 0xFF}.{number & 0xFF}"
+
+
+def check_version(number: int, where: str = "libhctoken") -> None:
+    """Raises OSError when the library's hct_version_number() is older than this binding needs."""
+    if number < REQUIRED_VERSION_NUMBER:
+        raise OSError(
+            f"hctoken: {where} is version {_version_text(number)} (0x{number:06x}); this "
+            f"binding needs at least {_version_text(REQUIRED_VERSION_NUMBER)} "
+            f"(0x{REQUIRED_VERSION_NUMBER:06x}). Install a newer libhctoken."
+        )

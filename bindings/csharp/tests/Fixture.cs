@@ -13,7 +13,7 @@ namespace HcToken.Tests
         internal const string UnicodeSecret = "s\u00e9cret-\u00fc-\u2713";
 
         // Long enough for 16 threads to pile up on a cold cache while the one request is in flight.
-        internal const int SlowLatencyMs = 400;
+        internal const int SlowLatencyMs = 2000; // long enough that a 10 % bound on half of it (100 ms) covers a late wake-up
 
         internal const string GenericPath = "/oauth2/token";
 

@@ -163,10 +163,21 @@ namespace HcToken
         }
 
         /// <summary>
+        /// The client's counters (see <see cref="TokenStats"/>): token requests, fetches, failures by
+        /// status, early refreshes, stampede joins, negative-cache answers, the last fetch's latency,
+        /// the token's time left, the last error's status.
+        /// </summary>
+        /// <exception cref="ObjectDisposedException">The client has been disposed.</exception>
+        public TokenStats GetStats()
+        {
+            return TokenStats.Parse(GetStatsJson());
+        }
+
+        /// <summary>
         /// The client's counters since it was made, as the library's JSON object (hct_client_stats_json;
         /// the fields are documented in hctoken.h: token_requests, fetches, failures, early_refreshes,
         /// early_refresh_failures, stampede_joins, negative_cache_answers, last_fetch_latency_ms,
-        /// token_seconds_left, last_error_status). Returned as text: the binding uses no JSON library.
+        /// token_seconds_left, last_error_status), as the library's JSON text; <see cref="GetStats"/> reads it.
         /// </summary>
         /// <exception cref="ObjectDisposedException">The client has been disposed.</exception>
         public string GetStatsJson()

@@ -85,6 +85,30 @@ namespace HcToken.Tests
                     Check.True(Regex.IsMatch(after, "\"fetches\"\\s*:\\s*1\\b"), "after: " + after);
                     Check.True(Regex.IsMatch(after, "\"failures\"\\s*:\\s*\\{\\s*\\}"), "after: " + after);
                     Check.True(after.IndexOf(client.GetToken(), StringComparison.Ordinal) < 0, "no token in the stats");
+                    TokenStats stats = client.GetStats();
+                    Check.Equal(1L, stats.TokenRequests, "TokenRequests");
+                    Check.Equal(1L, stats.Fetches, "Fetches");
+                    Check.Equal(0, stats.Failures.Count, "Failures");
+                    Check.True(stats.LastFetchLatency.HasValue && stats.LastFetchLatency.Value >= TimeSpan.Zero, "LastFetchLatency");
+                    Check.True(stats.TokenTimeLeft.HasValue && stats.TokenTimeLeft.Value > TimeSpan.Zero, "TokenTimeLeft");
+                    Check.True(stats.LastErrorStatus == null, "LastErrorStatus");
+                }
+            });
+
+            runner.Add("GetStats counts a refusal by status and the remembered answers", () =>
+            {
+                TokenClientOptions options = fixture.Options("generic");
+                options.ClientSecret = "not-the-secret";
+                using (var client = new TokenClient(options))
+                {
+                    Check.Throws<OAuthException>(() => client.GetToken(), "first GetToken");
+                    Check.Throws<OAuthException>(() => client.GetToken(), "second GetToken (remembered)");
+                    TokenStats stats = client.GetStats();
+                    Check.Equal(1L, stats.TokenRequests, "TokenRequests");
+                    Check.True(stats.Failures.ContainsKey("HCT_ERR_OAUTH"), "Failures has HCT_ERR_OAUTH");
+                    Check.Equal("HCT_ERR_OAUTH", stats.LastErrorStatus, "LastErrorStatus");
+                    Check.Equal(1L, stats.NegativeCacheAnswers, "NegativeCacheAnswers");
+                    Check.True(stats.TokenTimeLeft == null, "no token: TokenTimeLeft is null");
                 }
             });
 

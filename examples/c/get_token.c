@@ -1,7 +1,12 @@
 /*
  * Gets an access token with hctoken and prints the Authorization header an API call would use.
  *
- *   cc -I include examples/c/get_token.c -L target/release -lhctoken -o get_token
+ *   cargo build --release
+ *   cc -std=c99 -I include examples/c/get_token.c -L target/release -Wl,-rpath,"$PWD/target/release" \
+ *      -lhctoken -o get_token
+ * or, against an installed copy (scripts/install.sh --prefix DIR):
+ *   cc -std=c99 examples/c/get_token.c $(PKG_CONFIG_PATH=DIR/lib/pkgconfig pkg-config --cflags --libs hctoken) \
+ *      -o get_token
  *   HCTOKEN_CLIENT_SECRET=... ./get_token PROFILE TOKEN_URL CLIENT_ID
  *
  * The secret comes from the environment so it never shows in `ps`.

@@ -34,25 +34,7 @@
 #include <unistd.h>
 
 #include "hctoken.h"
-
-static int passed, failed;
-
-#define CHECK(cond, what)                                                                    \
-  do {                                                                                       \
-    if (cond) {                                                                              \
-      passed++;                                                                              \
-    } else {                                                                                 \
-      failed++;                                                                              \
-      printf("FAIL [%d] %s:%d: %s (last error: %s)\n", (int)getpid(), __FILE__, __LINE__, what, \
-             hct_last_error_message());                                                      \
-    }                                                                                        \
-  } while (0)
-
-static double now_ms(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return (double)t.tv_sec * 1000.0 + (double)t.tv_nsec / 1e6;
-}
+#include "check.h"
 
 static void sleep_ms(long ms) {
   struct timespec pause = {ms / 1000, (ms % 1000) * 1000000L};

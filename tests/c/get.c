@@ -19,27 +19,10 @@
 #include <time.h>
 
 #include "hctoken.h"
+#include "check.h"
 
-static int passed, failed;
 static long expected_token_requests, short_lived_requests;
 static int timed = 1;
-
-#define CHECK(cond, what)                                                                   \
-  do {                                                                                      \
-    if (cond) {                                                                             \
-      passed++;                                                                             \
-    } else {                                                                                \
-      failed++;                                                                             \
-      printf("FAIL %s:%d: %s (last error: %s)\n", __FILE__, __LINE__, what,                 \
-             hct_last_error_message());                                                     \
-    }                                                                                       \
-  } while (0)
-
-static double now_ms(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
-}
 
 /* The JSON text of field `key` of a flat hct_client_stats_json object equals `want` (and ends
    there). Objects as values ("failures") are compared whole. */

@@ -15,22 +15,10 @@
 #include <unistd.h>
 
 #include "hctoken.h"
+#include "check.h"
 
 #define THREADS 8
 #define ROUNDS 20
-
-static int passed, failed;
-
-#define CHECK(cond, what)                                                                   \
-  do {                                                                                      \
-    if (cond) {                                                                             \
-      passed++;                                                                             \
-    } else {                                                                                \
-      failed++;                                                                             \
-      printf("FAIL %s:%d: %s (last error: %s)\n", __FILE__, __LINE__, what,                 \
-             hct_last_error_message());                                                     \
-    }                                                                                       \
-  } while (0)
 
 struct sink {
   const hct_client *_Atomic client; /* set once the client exists */

@@ -15,21 +15,10 @@
 #include <unistd.h>
 
 #include "hctoken.h"
+#include "check.h"
 
-static int passed, failed;
 static const char *base_url;
 static long expected_token_requests;
-
-#define CHECK(cond, what)                                                          \
-  do {                                                                             \
-    if (cond) {                                                                    \
-      passed++;                                                                    \
-    } else {                                                                       \
-      failed++;                                                                    \
-      printf("FAIL %s:%d: %s (last error: %s)\n", __FILE__, __LINE__, what,        \
-             hct_last_error_message());                                            \
-    }                                                                              \
-  } while (0)
 
 static hct_config *config_for(const char *profile, const char *path, const char *secret) {
   char url[512];

@@ -77,12 +77,27 @@ namespace HcToken
         /// <exception cref="HcTokenException">Any other failure (network, timeout, TLS, response).</exception>
         public string GetToken()
         {
+            return NativeString(GetTokenCall);
+        }
+
+        /// <summary>A library call that hands out a string the caller frees with hct_string_free.</summary>
+        private delegate int StringCall(ClientHandle client, out IntPtr text);
+
+        private static readonly StringCall GetTokenCall = NativeMethods.hct_client_get_token;
+        private static readonly StringCall StatsJsonCall = NativeMethods.hct_client_stats_json;
+
+        /// <summary>
+        /// Runs <paramref name="call"/> on this client's handle and returns its string, freed (and
+        /// wiped) with hct_string_free whatever happens; a failure status becomes its exception.
+        /// </summary>
+        private string NativeString(StringCall call)
+        {
             ThrowIfDisposed();
-            IntPtr token = IntPtr.Zero;
+            IntPtr text = IntPtr.Zero;
             int status;
             try
             {
-                status = NativeMethods.hct_client_get_token(handle, out token);
+                status = call(handle, out text);
             }
             catch (ObjectDisposedException)
             {
@@ -98,13 +113,13 @@ namespace HcToken
                     throw error;
                 }
 
-                return Utf8Marshal.FromNative(token);
+                return Utf8Marshal.FromNative(text);
             }
             finally
             {
-                if (token != IntPtr.Zero)
+                if (text != IntPtr.Zero)
                 {
-                    NativeMethods.hct_string_free(token);
+                    NativeMethods.hct_string_free(text);
                 }
             }
         }
@@ -174,43 +189,15 @@ namespace HcToken
         }
 
         /// <summary>
-        /// The client's counters since it was made, as the library's JSON object (hct_client_stats_json;
+        /// The client's counters since it was made, as the library's JSON text (hct_client_stats_json;
         /// the fields are documented in hctoken.h: token_requests, fetches, failures, early_refreshes,
         /// early_refresh_failures, stampede_joins, negative_cache_answers, last_fetch_latency_ms,
-        /// token_seconds_left, last_error_status), as the library's JSON text; <see cref="GetStats"/> reads it.
+        /// token_seconds_left, last_error_status); <see cref="GetStats"/> reads it.
         /// </summary>
         /// <exception cref="ObjectDisposedException">The client has been disposed.</exception>
         public string GetStatsJson()
         {
-            ThrowIfDisposed();
-            IntPtr json = IntPtr.Zero;
-            int status;
-            try
-            {
-                status = NativeMethods.hct_client_stats_json(handle, out json);
-            }
-            catch (ObjectDisposedException)
-            {
-                throw Disposed();
-            }
-
-            HcTokenException error = NativeErrors.FromStatus(status);
-            try
-            {
-                if (error != null)
-                {
-                    throw error;
-                }
-
-                return Utf8Marshal.FromNative(json);
-            }
-            finally
-            {
-                if (json != IntPtr.Zero)
-                {
-                    NativeMethods.hct_string_free(json);
-                }
-            }
+            return NativeString(StatsJsonCall);
         }
 
         /// <summary>
